@@ -1,0 +1,1 @@
+//! Benchmarks of exile filters against their peers (see RESULTS.md once written).

@@ -1,0 +1,1 @@
+//! exile conformance probes.

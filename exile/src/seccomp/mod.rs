@@ -1,0 +1,1 @@
+//! Seccomp-BPF: rule model, compiler, interpreter and installation.
