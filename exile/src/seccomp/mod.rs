@@ -1,1 +1,3 @@
 //! Seccomp-BPF: rule model, compiler, interpreter and installation.
+
+pub mod rules;
