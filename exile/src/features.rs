@@ -255,15 +255,6 @@ impl Features {
     }
 }
 
-/// Number of threads of the calling process (from /proc/self/stat), if readable.
-pub(crate) fn thread_count() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Field 20 (num_threads); the comm field (2) may contain spaces, so
-    // count from the closing parenthesis.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(17)?.parse().ok()
-}
-
 /// Try a user namespace in a forked child and, if it fails, explain why.
 fn probe_user_namespaces(cap_sys_admin: bool) -> Result<(), UsernsBlock> {
     // Format everything before fork: the child only makes system calls.
