@@ -1,1 +1,161 @@
-fn main() {}
+//! `exile-conformance`: run every probe, one line each, and close with
+//! `N passed, N failed, N skipped`. Exit status 1 on any failure.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use exile_conformance::harness::{self, CaseResult, JsonSummary, Outcome, Summary};
+use exile_conformance::{init, registry};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// One line per probe and a closing count.
+    Human,
+    /// One JSON object per line, then a summary object.
+    Json,
+}
+
+/// Conformance probes for exile: every policy applied in a forked child,
+/// as the invoking user and (when root) as uid/gid 65534.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Run only probes whose name contains this string.
+    filter: Option<String>,
+    /// With FILTER: run only the probe with exactly this name.
+    #[arg(long)]
+    exact: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// List probe names and exit.
+    #[arg(long)]
+    list: bool,
+    /// Run as PID 1 of a VM: mount /proc, /sys, /dev, /tmp, read options
+    /// from /proc/cmdline, write JSON lines to `exile.out=`, power off.
+    #[arg(long)]
+    init: bool,
+}
+
+fn main() -> ExitCode {
+    // Started as /init by the kernel: behave as --init whatever the arguments.
+    if std::process::id() == 1 {
+        run_init();
+    }
+    let args = Args::parse();
+    if args.init {
+        run_init();
+    }
+    let mut out = std::io::stdout().lock();
+    match run(&args, &mut out) {
+        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("exile-conformance: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_init() -> ! {
+    let options = init::setup();
+    let mut out = match &options {
+        Ok(o) => init::output(o),
+        Err(_) => init::output(&init::BootOptions::default()),
+    };
+    match options {
+        Err(e) => {
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::json!({"name": "init::setup", "outcome": "fail", "expected": "ok", "observed": e, "reason": e})
+            );
+        }
+        Ok(o) if o.persona.is_some() => {
+            let why = format!(
+                "persona {} is not implemented yet",
+                o.persona.as_deref().unwrap_or("")
+            );
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::json!({"name": "init::persona", "outcome": "fail", "expected": "persona applied", "observed": why, "reason": why})
+            );
+        }
+        Ok(_) => {}
+    }
+    let args = Args {
+        filter: None,
+        exact: false,
+        format: Format::Json,
+        list: false,
+        init: true,
+    };
+    if let Err(e) = run(&args, &mut out) {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::json!({"name": "init::run", "outcome": "fail", "expected": "ok", "observed": e, "reason": e})
+        );
+    }
+    let _ = out.flush();
+    init::power_off()
+}
+
+fn run(args: &Args, out: &mut dyn Write) -> Result<Summary, String> {
+    let contexts = harness::contexts()?;
+    let probes = registry::all();
+    let cases: Vec<_> = harness::cases(&probes, &contexts)
+        .into_iter()
+        .filter(|c| match &args.filter {
+            None => true,
+            Some(f) if args.exact => c.name == *f,
+            Some(f) => c.name.contains(f.as_str()),
+        })
+        .collect();
+    if args.list {
+        for c in &cases {
+            writeln!(out, "{}", c.name).map_err(|e| e.to_string())?;
+        }
+        return Ok(Summary::default());
+    }
+    let mut summary = Summary::default();
+    for case in &cases {
+        let result = case.run();
+        summary.add(result.outcome);
+        print_result(out, args.format, &result).map_err(|e| e.to_string())?;
+    }
+    let features = &contexts[0].features;
+    match args.format {
+        Format::Human => writeln!(out, "{summary}"),
+        Format::Json => {
+            let line = JsonSummary {
+                summary: true,
+                passed: summary.passed,
+                failed: summary.failed,
+                skipped: summary.skipped,
+                kernel: &features.kernel_release,
+                features,
+            };
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string(&line).map_err(|e| e.to_string())?
+            )
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(summary)
+}
+
+fn print_result(out: &mut dyn Write, format: Format, r: &CaseResult) -> std::io::Result<()> {
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string(r).unwrap_or_default()),
+        Format::Human => match r.outcome {
+            Outcome::Fail => writeln!(out, "FAIL {} — {}", r.name, r.reason),
+            Outcome::Skip => writeln!(out, "skip {} — {}", r.name, r.reason),
+            Outcome::Pass => writeln!(out, "pass {} ({})", r.name, r.observed),
+        },
+    }
+}

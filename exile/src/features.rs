@@ -160,16 +160,13 @@ const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
 const SECCOMP_RET_LOG: u32 = 0x7ffc_0000;
 
 fn action_available(action: u32) -> bool {
-    sys::seccomp(
-        SECCOMP_GET_ACTION_AVAIL,
-        0,
-        (&action as *const u32).cast(),
-    )
-    .is_ok()
+    sys::seccomp(SECCOMP_GET_ACTION_AVAIL, 0, (&action as *const u32).cast()).is_ok()
 }
 
 fn read_sysctl(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
 }
 
 /// Capability numbers used here: CAP_SETPCAP = 8, CAP_SYS_ADMIN = 21.
@@ -197,7 +194,11 @@ impl Features {
         );
         // seccomp(SET_MODE_FILTER, TSYNC, NULL): ENOSYS without the syscall,
         // EINVAL for an unknown flag, EFAULT when both exist.
-        let tsync_probe = sys::seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, std::ptr::null());
+        let tsync_probe = sys::seccomp(
+            SECCOMP_SET_MODE_FILTER,
+            SECCOMP_FILTER_FLAG_TSYNC,
+            std::ptr::null(),
+        );
         let seccomp_syscall = !matches!(tsync_probe, Err(Errno::ENOSYS));
         let tsync = matches!(tsync_probe, Err(Errno::EFAULT));
         let (kill_process, ret_log, user_notif) = if seccomp_syscall {
@@ -269,7 +270,9 @@ fn probe_user_namespaces(cap_sys_admin: bool) -> Result<(), UsernsBlock> {
         if read_sysctl("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
             return Err(UsernsBlock::MaxUserNamespacesZero);
         }
-        if !cap_sys_admin && read_sysctl("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+        if !cap_sys_admin
+            && read_sysctl("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0")
+        {
             return Err(UsernsBlock::UnprivilegedUsernsClone);
         }
         if errno == Errno::EINVAL as i32 && !std::path::Path::new("/proc/self/ns/user").exists() {
@@ -277,7 +280,8 @@ fn probe_user_namespaces(cap_sys_admin: bool) -> Result<(), UsernsBlock> {
         }
     }
     if step == UsernsStep::PrivilegedOp
-        && read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1")
+        && read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref()
+            == Some("1")
     {
         return Err(UsernsBlock::AppArmorRestricted);
     }
@@ -303,14 +307,16 @@ fn run_userns_probe(uid_map: &[u8], gid_map: &[u8]) -> Result<(), (UsernsStep, i
     if pid == 0 {
         // Child: system calls only, then report (step, errno) as 8 bytes.
         let outcome: (i32, i32) = (|| {
-            sys::unshare(libc::CLONE_NEWUSER).map_err(|e| (UsernsStep::Unshare as i32, e as i32))?;
+            sys::unshare(libc::CLONE_NEWUSER)
+                .map_err(|e| (UsernsStep::Unshare as i32, e as i32))?;
             let maps = || -> Result<(), Errno> {
                 sys::write_file(SETGROUPS, b"deny")?;
                 sys::write_file(UID_MAP, uid_map)?;
                 sys::write_file(GID_MAP, gid_map)
             };
-            maps().map_err(|e| (UsernsStep::WriteMaps as i32, e as i32))?;
-            sys::unshare(libc::CLONE_NEWNS).map_err(|e| (UsernsStep::PrivilegedOp as i32, e as i32))?;
+            crate::ns::with_dumpable(maps).map_err(|e| (UsernsStep::WriteMaps as i32, e as i32))?;
+            sys::unshare(libc::CLONE_NEWNS)
+                .map_err(|e| (UsernsStep::PrivilegedOp as i32, e as i32))?;
             sys::mount_flags(ROOT, libc::MS_REC | libc::MS_PRIVATE)
                 .map_err(|e| (UsernsStep::PrivilegedOp as i32, e as i32))?;
             Ok::<(), (i32, i32)>(())

@@ -51,16 +51,47 @@ bitflags! {
 impl Namespaces {
     /// The namespaces other than user, with their mechanism, unshare flag and step.
     pub(crate) const OTHERS: [(Namespaces, Mechanism, libc::c_int, Step); 5] = [
-        (Namespaces::MOUNT, Mechanism::MountNamespace, libc::CLONE_NEWNS, Step::UnshareMount),
-        (Namespaces::NETWORK, Mechanism::NetworkNamespace, libc::CLONE_NEWNET, Step::UnshareNetwork),
-        (Namespaces::IPC, Mechanism::IpcNamespace, libc::CLONE_NEWIPC, Step::UnshareIpc),
-        (Namespaces::UTS, Mechanism::UtsNamespace, libc::CLONE_NEWUTS, Step::UnshareUts),
-        (Namespaces::CGROUP, Mechanism::CgroupNamespace, libc::CLONE_NEWCGROUP, Step::UnshareCgroup),
+        (
+            Namespaces::MOUNT,
+            Mechanism::MountNamespace,
+            libc::CLONE_NEWNS,
+            Step::UnshareMount,
+        ),
+        (
+            Namespaces::NETWORK,
+            Mechanism::NetworkNamespace,
+            libc::CLONE_NEWNET,
+            Step::UnshareNetwork,
+        ),
+        (
+            Namespaces::IPC,
+            Mechanism::IpcNamespace,
+            libc::CLONE_NEWIPC,
+            Step::UnshareIpc,
+        ),
+        (
+            Namespaces::UTS,
+            Mechanism::UtsNamespace,
+            libc::CLONE_NEWUTS,
+            Step::UnshareUts,
+        ),
+        (
+            Namespaces::CGROUP,
+            Mechanism::CgroupNamespace,
+            libc::CLONE_NEWCGROUP,
+            Step::UnshareCgroup,
+        ),
     ];
 
     /// Whether a namespace other than user is requested.
     pub(crate) fn needs_sys_admin(self) -> bool {
-        self.intersects(Namespaces::MOUNT | Namespaces::NETWORK | Namespaces::IPC | Namespaces::UTS | Namespaces::CGROUP)
+        self.intersects(
+            Namespaces::MOUNT
+                | Namespaces::NETWORK
+                | Namespaces::IPC
+                | Namespaces::UTS
+                | Namespaces::CGROUP,
+        )
     }
 }
 
@@ -77,7 +108,10 @@ impl MapLine {
         let text = format!("{inside} {outside} 1\n");
         let mut buf = [0u8; 40];
         buf[..text.len()].copy_from_slice(text.as_bytes());
-        MapLine { buf, len: text.len() }
+        MapLine {
+            buf,
+            len: text.len(),
+        }
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -86,18 +120,41 @@ impl MapLine {
 }
 
 /// Enter a new user namespace and write its maps.
-pub(crate) fn enter_user_namespace(uid_map: &MapLine, gid_map: &MapLine) -> Result<(), (Step, Errno)> {
+pub(crate) fn enter_user_namespace(
+    uid_map: &MapLine,
+    gid_map: &MapLine,
+) -> Result<(), (Step, Errno)> {
     const SETGROUPS: &CStr = c"/proc/self/setgroups";
     const UID_MAP: &CStr = c"/proc/self/uid_map";
     const GID_MAP: &CStr = c"/proc/self/gid_map";
     sys::unshare(libc::CLONE_NEWUSER).map_err(|e| (Step::UnshareUser, e))?;
-    match sys::write_file(SETGROUPS, b"deny") {
-        // ENOENT: kernels before 3.19 have no setgroups file (and no need for it).
-        Ok(()) | Err(Errno::ENOENT) => {}
-        Err(e) => return Err((Step::WriteSetgroups, e)),
+    with_dumpable(|| {
+        match sys::write_file(SETGROUPS, b"deny") {
+            // ENOENT: kernels before 3.19 have no setgroups file (and no need for it).
+            Ok(()) | Err(Errno::ENOENT) => {}
+            Err(e) => return Err((Step::WriteSetgroups, e)),
+        }
+        sys::write_file(UID_MAP, uid_map.as_bytes()).map_err(|e| (Step::WriteUidMap, e))?;
+        sys::write_file(GID_MAP, gid_map.as_bytes()).map_err(|e| (Step::WriteGidMap, e))
+    })
+}
+
+/// Run `f` with the process dumpable, restoring the previous state after.
+///
+/// A process that is not dumpable (e.g. after a setuid() from root, or an
+/// earlier not-dumpable policy) has its `/proc/self` files owned by root and
+/// cannot write its own uid/gid maps; the maps are written while the process
+/// is briefly dumpable, and `apply` sets not-dumpable afterwards when asked.
+pub(crate) fn with_dumpable<T>(f: impl FnOnce() -> T) -> T {
+    let was = sys::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0);
+    if was == Ok(0) {
+        let _ = sys::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
     }
-    sys::write_file(UID_MAP, uid_map.as_bytes()).map_err(|e| (Step::WriteUidMap, e))?;
-    sys::write_file(GID_MAP, gid_map.as_bytes()).map_err(|e| (Step::WriteGidMap, e))
+    let r = f();
+    if was == Ok(0) {
+        let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+    r
 }
 
 /// Unshare one namespace other than user; a new mount namespace has every
@@ -105,7 +162,8 @@ pub(crate) fn enter_user_namespace(uid_map: &MapLine, gid_map: &MapLine) -> Resu
 pub(crate) fn unshare_other(flag: libc::c_int, step: Step) -> Result<(), (Step, Errno)> {
     sys::unshare(flag).map_err(|e| (step, e))?;
     if flag == libc::CLONE_NEWNS {
-        sys::mount_flags(c"/", libc::MS_REC | libc::MS_PRIVATE).map_err(|e| (Step::MakeMountsPrivate, e))?;
+        sys::mount_flags(c"/", libc::MS_REC | libc::MS_PRIVATE)
+            .map_err(|e| (Step::MakeMountsPrivate, e))?;
     }
     Ok(())
 }
