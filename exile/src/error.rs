@@ -106,7 +106,9 @@ pub enum KernelFeature {
 impl fmt::Display for KernelFeature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            KernelFeature::SeccompFilter => "seccomp filter mode (Linux 3.5, CONFIG_SECCOMP_FILTER)",
+            KernelFeature::SeccompFilter => {
+                "seccomp filter mode (Linux 3.5, CONFIG_SECCOMP_FILTER)"
+            }
             KernelFeature::SeccompTsync => "seccomp TSYNC (Linux 3.17)",
             KernelFeature::CloseRangeOrProcFd => "close_range() (Linux 5.9) or a mounted /proc",
         })
@@ -236,7 +238,9 @@ pub enum Error {
         problem: String,
     },
     /// An unknown capability name.
-    #[error("unknown capability {0:?} (expected a name like CAP_NET_BIND_SERVICE or net_bind_service)")]
+    #[error(
+        "unknown capability {0:?} (expected a name like CAP_NET_BIND_SERVICE or net_bind_service)"
+    )]
     UnknownCapability(String),
     /// A path could not be used.
     #[error("{path}: {problem}")]
@@ -289,7 +293,9 @@ impl Error {
     /// The errno behind the error, when a system call failed.
     pub fn errno(&self) -> Option<Errno> {
         match self {
-            Error::Apply { errno, .. } | Error::Probe { errno, .. } => Some(Errno::from_raw(*errno)),
+            Error::Apply { errno, .. } | Error::Probe { errno, .. } => {
+                Some(Errno::from_raw(*errno))
+            }
             Error::Unavailable {
                 reason: Reason::Failed { errno, .. },
                 ..

@@ -222,9 +222,16 @@ impl Policy {
         let mut plan = Plan::new(features.clone());
 
         // Unavailable mechanism: an error if Hard, a report line if best effort.
-        let unavailable = |plan: &mut Plan, m: Mechanism, reason: Reason, level: Requirement| -> Result<(), Error> {
+        let unavailable = |plan: &mut Plan,
+                           m: Mechanism,
+                           reason: Reason,
+                           level: Requirement|
+         -> Result<(), Error> {
             match level {
-                Requirement::Hard => Err(Error::Unavailable { mechanism: m, reason }),
+                Requirement::Hard => Err(Error::Unavailable {
+                    mechanism: m,
+                    reason,
+                }),
                 Requirement::BestEffort => {
                     plan.template.set(m, Status::NotEnforced(reason));
                     Ok(())
@@ -251,7 +258,12 @@ impl Policy {
                 plan.want(Mechanism::CloseFds, self.level_of(Mechanism::CloseFds));
             } else {
                 let reason = Reason::KernelLacks(KernelFeature::CloseRangeOrProcFd);
-                unavailable(&mut plan, Mechanism::CloseFds, reason, self.level_of(Mechanism::CloseFds))?;
+                unavailable(
+                    &mut plan,
+                    Mechanism::CloseFds,
+                    reason,
+                    self.level_of(Mechanism::CloseFds),
+                )?;
             }
         }
 
@@ -283,8 +295,12 @@ impl Policy {
         if user {
             let euid = nix::unistd::geteuid().as_raw();
             let egid = nix::unistd::getegid().as_raw();
-            let (uin, uout) = self.uid_map.map_or((euid, euid), |(i, o)| (i, o.unwrap_or(euid)));
-            let (gin, gout) = self.gid_map.map_or((egid, egid), |(i, o)| (i, o.unwrap_or(egid)));
+            let (uin, uout) = self
+                .uid_map
+                .map_or((euid, euid), |(i, o)| (i, o.unwrap_or(euid)));
+            let (gin, gout) = self
+                .gid_map
+                .map_or((egid, egid), |(i, o)| (i, o.unwrap_or(egid)));
             if uout != euid {
                 return Err(Error::IdNotOwned {
                     kind: IdKind::Uid,
@@ -305,7 +321,12 @@ impl Policy {
                 Ok(()) => plan.want(Mechanism::UserNamespace, user_level),
                 Err(block) => {
                     user_block = Some(block);
-                    unavailable(&mut plan, Mechanism::UserNamespace, Reason::UserNamespaces(block), user_level)?;
+                    unavailable(
+                        &mut plan,
+                        Mechanism::UserNamespace,
+                        Reason::UserNamespaces(block),
+                        user_level,
+                    )?;
                     user = false;
                 }
             }
@@ -336,7 +357,9 @@ impl Policy {
                     problem,
                 };
                 if soft > hard {
-                    return Err(bad(format!("soft limit {soft} is above the hard limit {hard}")));
+                    return Err(bad(format!(
+                        "soft limit {soft} is above the hard limit {hard}"
+                    )));
                 }
                 let (_, current_hard) = process::getrlimit(resource).map_err(|e| Error::Probe {
                     what: format!("the current {}", resource.name()),
@@ -353,7 +376,10 @@ impl Policy {
         }
 
         if self.not_dumpable {
-            plan.want(Mechanism::NotDumpable, self.level_of(Mechanism::NotDumpable));
+            plan.want(
+                Mechanism::NotDumpable,
+                self.level_of(Mechanism::NotDumpable),
+            );
         }
         if self.no_new_privs {
             plan.want(Mechanism::NoNewPrivs, self.level_of(Mechanism::NoNewPrivs));
@@ -378,10 +404,12 @@ impl Policy {
                             reason,
                         })
                     }
-                    Requirement::BestEffort => plan.partial[Mechanism::Capabilities.index()] = Some(Status::Partial {
-                        missing: Missing::BoundingSet,
-                        reason,
-                    }),
+                    Requirement::BestEffort => {
+                        plan.partial[Mechanism::Capabilities.index()] = Some(Status::Partial {
+                            missing: Missing::BoundingSet,
+                            reason,
+                        })
+                    }
                 }
             }
         }
@@ -526,11 +554,17 @@ impl Prepared {
         }
         if wanted(Mechanism::NotDumpable) {
             let r = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0).map(drop);
-            run(Mechanism::NotDumpable, r.map_err(|e| (Step::SetNotDumpable, e)))?;
+            run(
+                Mechanism::NotDumpable,
+                r.map_err(|e| (Step::SetNotDumpable, e)),
+            )?;
         }
         if wanted(Mechanism::NoNewPrivs) {
             let r = sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0).map(drop);
-            run(Mechanism::NoNewPrivs, r.map_err(|e| (Step::SetNoNewPrivs, e)))?;
+            run(
+                Mechanism::NoNewPrivs,
+                r.map_err(|e| (Step::SetNoNewPrivs, e)),
+            )?;
         }
         if wanted(Mechanism::Capabilities) {
             run(

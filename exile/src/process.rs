@@ -169,7 +169,10 @@ pub const RLIM_INFINITY: u64 = u64::MAX;
 
 /// Read the current (soft, hard) limit of a resource.
 pub(crate) fn getrlimit(resource: Resource) -> Result<(u64, u64), Errno> {
-    let mut lim = libc::rlimit64 { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit64 {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: prlimit64 on ourselves with a NULL new limit writes only `lim`.
     let r = unsafe {
         libc::syscall(
@@ -207,7 +210,8 @@ pub(crate) fn close_fds(keep: &[RawFd], have_close_range: bool) -> Result<(), (S
 }
 
 fn close_fds_by_listing(keep: &[RawFd]) -> Result<(), (Step, Errno)> {
-    let dir = sys::open(c"/proc/self/fd", libc::O_RDONLY | libc::O_DIRECTORY).map_err(|e| (Step::ListFds, e))?;
+    let dir = sys::open(c"/proc/self/fd", libc::O_RDONLY | libc::O_DIRECTORY)
+        .map_err(|e| (Step::ListFds, e))?;
     let mut buf = [0u8; 2048];
     let result = loop {
         let n = match sys::getdents64(dir, &mut buf) {
@@ -257,7 +261,11 @@ fn parse_fd(name: &[u8]) -> Option<RawFd> {
 
 /// Drop capabilities: bounding set (all up to `last_cap` not in `keep`),
 /// ambient (all), then effective/permitted/inheritable to `keep ∩ permitted`.
-pub(crate) fn drop_capabilities(keep: u64, last_cap: u32, drop_bounding: bool) -> Result<(), (Step, Errno)> {
+pub(crate) fn drop_capabilities(
+    keep: u64,
+    last_cap: u32,
+    drop_bounding: bool,
+) -> Result<(), (Step, Errno)> {
     if drop_bounding {
         for cap in 0..=last_cap.min(63) {
             if keep & (1u64 << cap) != 0 {
@@ -318,6 +326,9 @@ mod tests {
             assert_eq!(cap, Capability(*n));
             assert_eq!(cap.to_string(), format!("CAP_{name}"));
         }
-        assert!(matches!("CAP_NOPE".parse::<Capability>(), Err(Error::UnknownCapability(_))));
+        assert!(matches!(
+            "CAP_NOPE".parse::<Capability>(),
+            Err(Error::UnknownCapability(_))
+        ));
     }
 }

@@ -166,7 +166,13 @@ pub(crate) fn capget() -> SysResult<CapSets> {
     };
     let mut data = [CapData::default(); 2];
     // SAFETY: header and a two-element data array, as version 3 requires.
-    let r = unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut CapHeader, data.as_mut_ptr()) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut hdr as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    };
     check(r)?;
     let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
     Ok(CapSets {
@@ -204,7 +210,11 @@ pub(crate) fn capset(sets: CapSets) -> SysResult<()> {
 }
 
 /// `seccomp(op, flags, args)` with a pointer argument (may be NULL).
-pub(crate) fn seccomp(op: libc::c_uint, flags: libc::c_uint, args: *const libc::c_void) -> SysResult<libc::c_long> {
+pub(crate) fn seccomp(
+    op: libc::c_uint,
+    flags: libc::c_uint,
+    args: *const libc::c_void,
+) -> SysResult<libc::c_long> {
     // SAFETY: `args` is either NULL (a probe that expects EFAULT/EINVAL) or
     // points to the structure `op` expects, valid for the call.
     let r = unsafe { libc::syscall(libc::SYS_seccomp, op, flags, args) };

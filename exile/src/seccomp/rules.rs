@@ -140,7 +140,12 @@ pub struct ArgCond {
 impl ArgCond {
     /// A condition with every field given.
     pub const fn new(arg: u8, width: ArgWidth, op: CmpOp, value: u64) -> ArgCond {
-        ArgCond { arg, width, op, value }
+        ArgCond {
+            arg,
+            width,
+            op,
+            value,
+        }
     }
 
     /// 32-bit `arg == value` (the common case: flags, fds, commands).
@@ -215,7 +220,9 @@ impl Rule {
 
     /// Whether all conditions hold for these arguments.
     pub fn matches(&self, args: &[u64; 6]) -> bool {
-        self.conds.iter().all(|c| c.matches(args[usize::from(c.arg)]))
+        self.conds
+            .iter()
+            .all(|c| c.matches(args[usize::from(c.arg)]))
     }
 }
 
