@@ -242,3 +242,39 @@ impl fmt::Display for Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::UsernsBlock;
+
+    #[test]
+    fn display_is_a_table_with_every_mechanism() {
+        let mut r = Report::empty();
+        r.set(Mechanism::NoNewPrivs, Status::Enforced);
+        r.set(Mechanism::NetworkNamespace, Status::Enforced);
+        r.set(
+            Mechanism::UserNamespace,
+            Status::NotEnforced(Reason::UserNamespaces(UsernsBlock::MaxUserNamespacesZero)),
+        );
+        r.set_added_for(Mechanism::UserNamespace, Mechanism::NetworkNamespace);
+        r.fail(
+            Mechanism::IpcNamespace,
+            Step::UnshareIpc,
+            nix::errno::Errno::EPERM,
+        );
+        let text = r.to_string();
+        for m in Mechanism::ALL {
+            assert!(text.contains(m.label()), "{text}");
+        }
+        assert!(text.contains("user namespace       NOT ENFORCED   user namespaces are unavailable: the sysctl user.max_user_namespaces is 0 (added automatically for: network namespace)"), "{text}");
+        assert!(
+            text.contains(
+                "ipc namespace        NOT ENFORCED   unshare(CLONE_NEWIPC) failed: EPERM"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("no_new_privs         enforced"), "{text}");
+        assert!(!r.all_enforced());
+    }
+}
