@@ -102,6 +102,8 @@ pub fn contexts() -> Result<Vec<Ctx>, String> {
 
 /// Every probe × every context, with expectations computed.
 pub fn cases(probes: &[Probe], contexts: &[Ctx]) -> Vec<Case> {
+    // Create the fixture root before any probe forks.
+    let _ = crate::fixture::root();
     let mut out = Vec::new();
     for ctx in contexts {
         for probe in probes {

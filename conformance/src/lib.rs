@@ -8,6 +8,7 @@
 //! through libtest-mimic; the `exile-conformance` binary runs the same
 //! probes with human or JSON output, and as `/init` of a VM.
 
+pub mod fixture;
 pub mod harness;
 pub mod init;
 pub mod probe;

@@ -48,7 +48,9 @@ fn main() -> ExitCode {
         run_init();
     }
     let mut out = std::io::stdout().lock();
-    match run(&args, &mut out) {
+    let result = run(&args, &mut out);
+    exile_conformance::fixture::cleanup();
+    match result {
         Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         Err(e) => {

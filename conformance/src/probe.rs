@@ -149,6 +149,7 @@ pub fn error_kind(e: &Error) -> String {
         Error::UnknownCapability(_) => "unknown_capability".into(),
         Error::Path { .. } => "path".into(),
         Error::Probe { .. } => "probe".into(),
+        Error::Landlock(_) => "landlock".into(),
         other => format!("other:{other}"),
     }
 }

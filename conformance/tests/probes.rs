@@ -12,5 +12,7 @@ fn main() {
     };
     let probes = exile_conformance::registry::all();
     let cases = exile_conformance::harness::cases(&probes, &contexts);
-    libtest_mimic::run(&args, exile_conformance::harness::trials(cases)).exit();
+    let conclusion = libtest_mimic::run(&args, exile_conformance::harness::trials(cases));
+    exile_conformance::fixture::cleanup();
+    conclusion.exit();
 }

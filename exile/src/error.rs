@@ -62,6 +62,22 @@ pub enum Step {
     Capset,
     /// Installing the seccomp filter.
     InstallSeccomp,
+    /// Mounting the private tmpfs that becomes the new root (fallback).
+    MountTmpfs,
+    /// Creating a mount point inside the new root (fallback).
+    MakeMountPoint,
+    /// Bind-mounting an allowed path (fallback).
+    BindMount,
+    /// Remounting a bind mount read-only/noexec/nodev/nosuid (fallback).
+    RemountBind,
+    /// `pivot_root()` into the new root (fallback).
+    PivotRoot,
+    /// Detaching the old root (fallback).
+    DetachOldRoot,
+    /// `chdir()` to the working directory.
+    Chdir,
+    /// `landlock_restrict_self()`.
+    LandlockRestrictSelf,
 }
 
 impl fmt::Display for Step {
@@ -87,6 +103,14 @@ impl fmt::Display for Step {
             Step::ClearAmbient => "prctl(PR_CAP_AMBIENT_CLEAR_ALL)",
             Step::Capset => "capset()",
             Step::InstallSeccomp => "installing the seccomp filter",
+            Step::MountTmpfs => "mounting the tmpfs of the new root",
+            Step::MakeMountPoint => "creating a mount point in the new root",
+            Step::BindMount => "bind-mounting an allowed path",
+            Step::RemountBind => "remounting an allowed path with its flags",
+            Step::PivotRoot => "pivot_root() into the new root",
+            Step::DetachOldRoot => "detaching the old root",
+            Step::Chdir => "chdir() to the working directory",
+            Step::LandlockRestrictSelf => "landlock_restrict_self()",
         })
     }
 }
@@ -131,6 +155,25 @@ pub enum Reason {
     /// A capability is needed and user namespaces were not allowed to provide it.
     #[error("needs {0} (or a user namespace: add Namespaces::USER or Namespaces::AUTOMATIC)")]
     NeedsCapability(CapabilityName),
+    /// The running Landlock ABI cannot restrict rights the policy names.
+    #[error("Landlock ABI {abi} cannot restrict {missing} (needs ABI {needed})")]
+    LandlockAbiTooOld {
+        /// The running ABI.
+        abi: u8,
+        /// The rights it cannot restrict.
+        missing: crate::fs::Fs,
+        /// The ABI that can.
+        needed: u8,
+    },
+    /// The mount-namespace fallback would grant more than the rules ask.
+    #[error("the mount-namespace fallback cannot express the rule for {path_hint}: it would also grant {extra}")]
+    FallbackGrantsMore {
+        /// Which rule (its index in the order of `allow_path` calls) — the
+        /// path itself is in the error message of `prepare`.
+        path_hint: RuleIndex,
+        /// What it would grant beyond the rule.
+        extra: crate::fs::Fs,
+    },
     /// A system call failed while applying.
     #[error("{step} failed: {}", Errno::from_raw(*errno))]
     Failed {
@@ -139,6 +182,16 @@ pub enum Reason {
         /// Its errno.
         errno: i32,
     },
+}
+
+/// The position of a path rule in the policy (0 = first `allow_path`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RuleIndex(pub usize);
+
+impl fmt::Display for RuleIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "path rule #{}", self.0 + 1)
+    }
 }
 
 /// The name of a capability a [`Reason`] refers to.
@@ -250,6 +303,9 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// Building the Landlock ruleset failed.
+    #[error("Landlock: {0}")]
+    Landlock(String),
     /// Reading kernel state needed to prepare the policy failed.
     #[error("reading {what} failed: {}", Errno::from_raw(*errno))]
     Probe {
@@ -266,6 +322,13 @@ pub enum Error {
 pub enum Conflict {
     /// uid/gid maps were given, but no user namespace is requested.
     IdMapWithoutUserNamespace,
+    /// `no_fs()` together with path rules.
+    NoFsWithPathRules,
+    /// Landlock or the fallback needs no_new_privs (or CAP_SYS_ADMIN), but
+    /// `no_new_privs(false)` was asked.
+    NeedsNoNewPrivs,
+    /// `force_fallback()` with Landlock-only rules (network ports, scopes).
+    FallbackWithLandlockOnlyRules,
 }
 
 impl fmt::Display for Conflict {
@@ -273,6 +336,13 @@ impl fmt::Display for Conflict {
         f.write_str(match self {
             Conflict::IdMapWithoutUserNamespace => {
                 "uid/gid maps are set but the policy creates no user namespace (add Namespaces::USER)"
+            }
+            Conflict::NoFsWithPathRules => "no_fs() forbids every path, but the policy also has path rules",
+            Conflict::NeedsNoNewPrivs => {
+                "Landlock and seccomp need no_new_privs (or CAP_SYS_ADMIN), but no_new_privs(false) was asked"
+            }
+            Conflict::FallbackWithLandlockOnlyRules => {
+                "force_fallback() cannot enforce Landlock-only rules (TCP port rules, scopes)"
             }
         })
     }

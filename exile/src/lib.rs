@@ -34,6 +34,7 @@ mod sys;
 
 pub mod error;
 pub mod features;
+pub mod fs;
 pub mod ns;
 pub mod policy;
 pub mod process;
@@ -42,6 +43,7 @@ pub mod seccomp;
 
 pub use error::Error;
 pub use features::Features;
+pub use fs::{Fs, Scope};
 pub use ns::Namespaces;
 pub use policy::{Policy, Prepared, Requirement};
 pub use process::{Capability, Resource};

@@ -2,15 +2,22 @@
 //! probed) → [`Report`] (what is in force).
 
 use std::os::fd::RawFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CapabilityName, Conflict, Error, IdKind, KernelFeature, Reason, Step};
+use crate::error::{
+    CapabilityName, Conflict, Error, IdKind, KernelFeature, Reason, RuleIndex, Step,
+};
 use crate::features::Features;
+use crate::fs::fallback::FallbackPlan;
+use crate::fs::landlock::{self, LandlockPlan};
+use crate::fs::{self, Fs, NetRules, Scope};
 use crate::ns::{self, MapLine, Namespaces};
 use crate::process::{self, Capability, Resource};
-use crate::report::{Mechanism, Missing, Report, Status};
+use crate::report::{Mechanism, Missing, Report, Status, Via};
 use crate::sys;
 
 /// How strictly a mechanism is required.
@@ -58,6 +65,14 @@ pub struct Policy {
     namespaces: Namespaces,
     uid_map: Option<(u32, Option<u32>)>,
     gid_map: Option<(u32, Option<u32>)>,
+    paths: Vec<(PathBuf, Fs)>,
+    no_fs: bool,
+    force_fallback: bool,
+    restrict_fs: Fs,
+    chdir: Option<PathBuf>,
+    no_network: bool,
+    net: NetRules,
+    scopes: Scope,
 }
 
 impl Default for Policy {
@@ -92,6 +107,14 @@ impl Policy {
             namespaces: Namespaces::empty(),
             uid_map: None,
             gid_map: None,
+            paths: Vec::new(),
+            no_fs: false,
+            force_fallback: false,
+            restrict_fs: Fs::empty(),
+            chdir: None,
+            no_network: false,
+            net: NetRules::default(),
+            scopes: Scope::empty(),
         }
     }
 
@@ -198,6 +221,84 @@ impl Policy {
         self
     }
 
+    /// Allow `path` (and, for a directory, everything beneath it) with
+    /// `rights`; every path without a rule becomes inaccessible.
+    ///
+    /// The path must be absolute and exist when the policy is prepared; it
+    /// is opened (`O_PATH`) then, so a later rename cannot swap it.
+    /// Directory-only rights (create, remove, refer, devices, list) on a
+    /// non-directory are an error.
+    ///
+    /// ```no_run
+    /// use exile::{Fs, Policy};
+    /// let policy = Policy::new()
+    ///     .allow_path("/usr", Fs::READ | Fs::EXEC)
+    ///     .allow_path("/etc/resolv.conf", Fs::READ_FILE);
+    /// # let _ = policy.prepare()?;
+    /// # Ok::<(), exile::Error>(())
+    /// ```
+    pub fn allow_path(mut self, path: impl AsRef<Path>, rights: Fs) -> Self {
+        self.paths.push((path.as_ref().to_owned(), rights));
+        self
+    }
+
+    /// No filesystem access at all (open fds, including stdin, stay usable).
+    pub fn no_fs(mut self) -> Self {
+        self.no_fs = true;
+        self
+    }
+
+    /// Enforce path rules with the mount-namespace fallback even where
+    /// Landlock works (exile.h's `mount_path_policies_to_chroot`).
+    pub fn force_fallback(mut self) -> Self {
+        self.force_fallback = true;
+        self
+    }
+
+    /// Name filesystem rights the policy needs restricted even though no
+    /// rule mentions them (e.g. [`Fs::TRUNCATE`], [`Fs::IOCTL_DEV`]): a
+    /// Hard policy then fails on a kernel whose Landlock cannot restrict them.
+    pub fn restrict_fs_rights(mut self, rights: Fs) -> Self {
+        self.restrict_fs |= rights;
+        self
+    }
+
+    /// The working directory after a filesystem policy is applied (with the
+    /// fallback, it must lie inside an allowed path; default `/` there).
+    pub fn chdir(mut self, path: impl AsRef<Path>) -> Self {
+        self.chdir = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// No network: a network namespace (only `lo`, down) where one can be
+    /// created, Landlock TCP (and, from ABI 10, UDP) denial otherwise. The
+    /// [`Report`] says which.
+    pub fn no_network(mut self) -> Self {
+        self.no_network = true;
+        self
+    }
+
+    /// With Landlock (ABI 4, Linux 6.7): allow `bind()` to this TCP port;
+    /// binding any other port fails with `EACCES`.
+    pub fn allow_tcp_bind(mut self, port: u16) -> Self {
+        self.net.tcp_bind.push(port);
+        self
+    }
+
+    /// With Landlock (ABI 4): allow `connect()` to this TCP port; any other
+    /// port fails with `EACCES`.
+    pub fn allow_tcp_connect(mut self, port: u16) -> Self {
+        self.net.tcp_connect.push(port);
+        self
+    }
+
+    /// Landlock scopes (ABI 6, Linux 6.12): no connecting to abstract unix
+    /// sockets or signalling processes outside the sandbox.
+    pub fn scope(mut self, scopes: Scope) -> Self {
+        self.scopes |= scopes;
+        self
+    }
+
     fn level_of(&self, mechanism: Mechanism) -> Requirement {
         self.overrides
             .iter()
@@ -221,24 +322,6 @@ impl Policy {
     pub fn prepare_with(&self, features: &Features) -> Result<Prepared, Error> {
         let mut plan = Plan::new(features.clone());
 
-        // Unavailable mechanism: an error if Hard, a report line if best effort.
-        let unavailable = |plan: &mut Plan,
-                           m: Mechanism,
-                           reason: Reason,
-                           level: Requirement|
-         -> Result<(), Error> {
-            match level {
-                Requirement::Hard => Err(Error::Unavailable {
-                    mechanism: m,
-                    reason,
-                }),
-                Requirement::BestEffort => {
-                    plan.template.set(m, Status::NotEnforced(reason));
-                    Ok(())
-                }
-            }
-        };
-
         // Close fds.
         if let Some(keep) = &self.close_fds {
             let mut list: Vec<RawFd> = vec![0, 1, 2];
@@ -251,15 +334,12 @@ impl Policy {
                 }
                 list.push(fd);
             }
-            list.sort_unstable();
-            list.dedup();
             plan.keep_fds = list;
-            if features.close_range || std::path::Path::new("/proc/self/fd").is_dir() {
+            if features.close_range || Path::new("/proc/self/fd").is_dir() {
                 plan.want(Mechanism::CloseFds, self.level_of(Mechanism::CloseFds));
             } else {
                 let reason = Reason::KernelLacks(KernelFeature::CloseRangeOrProcFd);
-                unavailable(
-                    &mut plan,
+                plan.unavailable(
                     Mechanism::CloseFds,
                     reason,
                     self.level_of(Mechanism::CloseFds),
@@ -267,21 +347,49 @@ impl Policy {
             }
         }
 
+        // Filesystem and network: decide the backends first, since the
+        // fallbacks need namespaces.
+        let fs = self.prepare_fs(features, &mut plan)?;
+        let mut extra_ns = Namespaces::empty();
+        let mut extra_for = Vec::new();
+        if fs.fallback {
+            extra_ns |= Namespaces::MOUNT;
+            extra_for.push((Namespaces::MOUNT, Mechanism::Filesystem));
+        }
+        let net_via_ns =
+            self.no_network && (features.cap_sys_admin || features.user_namespaces.is_ok());
+        if net_via_ns {
+            extra_ns |= Namespaces::NETWORK;
+            extra_for.push((Namespaces::NETWORK, Mechanism::Network));
+        }
+
         // Namespaces: decide whether a user namespace is needed.
-        let requested = self.namespaces - Namespaces::AUTOMATIC;
+        let asked = self.namespaces - Namespaces::AUTOMATIC;
+        let requested = asked | extra_ns;
         let mut user = requested.contains(Namespaces::USER);
         let mut user_level = self.level_of(Mechanism::UserNamespace);
         let needs_user_for = if requested.needs_sys_admin() && !features.cap_sys_admin {
             Namespaces::OTHERS
                 .iter()
                 .find(|(ns, ..)| requested.contains(*ns))
-                .map(|(_, m, ..)| *m)
+                .map(|(ns, m, ..)| {
+                    extra_for
+                        .iter()
+                        .find(|(e, _)| e == ns && !asked.contains(*ns))
+                        .map_or(*m, |(_, by)| *by)
+                })
         } else if self.keep_caps.is_some() && !features.cap_setpcap {
             Some(Mechanism::Capabilities)
         } else {
             None
         };
-        if !user && self.namespaces.contains(Namespaces::AUTOMATIC) {
+        // The fallbacks always add what they need; other mechanisms only
+        // with AUTOMATIC.
+        let implied = matches!(
+            needs_user_for,
+            Some(Mechanism::Filesystem | Mechanism::Network)
+        );
+        if !user && (self.namespaces.contains(Namespaces::AUTOMATIC) || implied) {
             if let Some(by) = needs_user_for {
                 user = true;
                 user_level = self.level_of(by);
@@ -321,8 +429,7 @@ impl Policy {
                 Ok(()) => plan.want(Mechanism::UserNamespace, user_level),
                 Err(block) => {
                     user_block = Some(block);
-                    unavailable(
-                        &mut plan,
+                    plan.unavailable(
                         Mechanism::UserNamespace,
                         Reason::UserNamespaces(block),
                         user_level,
@@ -335,7 +442,14 @@ impl Policy {
             if !requested.contains(ns) {
                 continue;
             }
-            let level = self.level_of(mechanism);
+            let by = extra_for
+                .iter()
+                .find(|(e, _)| *e == ns && !asked.contains(ns))
+                .map(|(_, by)| *by);
+            let level = self.level_of(by.unwrap_or(mechanism));
+            if let Some(by) = by {
+                plan.template.set_added_for(mechanism, by);
+            }
             if features.cap_sys_admin || user {
                 plan.want(mechanism, level);
             } else {
@@ -343,7 +457,38 @@ impl Policy {
                     Some(block) => Reason::UserNamespaces(block),
                     None => Reason::NeedsCapability(CapabilityName::SysAdmin),
                 };
-                unavailable(&mut plan, mechanism, reason, level)?;
+                plan.unavailable(mechanism, reason, level)?;
+            }
+        }
+        if fs.fallback {
+            // The fallback stands or falls with its namespaces.
+            let level = self.level_of(Mechanism::Filesystem);
+            let ns_ok = plan.levels[Mechanism::MountNamespace.index()].is_some();
+            if ns_ok {
+                plan.want(Mechanism::Filesystem, level);
+            } else {
+                let reason = match user_block {
+                    Some(block) => Reason::UserNamespaces(block),
+                    None => Reason::NeedsCapability(CapabilityName::SysAdmin),
+                };
+                plan.fallback = None;
+                plan.unavailable(Mechanism::Filesystem, reason, level)?;
+            }
+        }
+        if self.no_network {
+            let level = self.level_of(Mechanism::Network);
+            if net_via_ns && plan.levels[Mechanism::NetworkNamespace.index()].is_some() {
+                plan.template
+                    .set_via(Mechanism::Network, Via::NetworkNamespace);
+                plan.want(Mechanism::Network, level);
+            } else if !net_via_ns {
+                self.prepare_network_landlock(features, &mut plan, level)?;
+            } else {
+                let reason = user_block.map_or(
+                    Reason::NeedsCapability(CapabilityName::SysAdmin),
+                    Reason::UserNamespaces,
+                );
+                plan.unavailable(Mechanism::Network, reason, level)?;
             }
         }
 
@@ -383,6 +528,8 @@ impl Policy {
         }
         if self.no_new_privs {
             plan.want(Mechanism::NoNewPrivs, self.level_of(Mechanism::NoNewPrivs));
+        } else if plan.landlock.is_some() && !features.cap_sys_admin {
+            return Err(Error::Conflict(Conflict::NeedsNoNewPrivs));
         }
 
         // Capabilities.
@@ -414,8 +561,263 @@ impl Policy {
             }
         }
 
+        // Fds of the plan itself survive close_fds.
+        if let Some(ll) = &plan.landlock {
+            plan.keep_fds.push(ll.fd());
+        }
+        if let Some(fb) = &plan.fallback {
+            plan.keep_fds.extend(fb.fds());
+        }
+        plan.keep_fds.sort_unstable();
+        plan.keep_fds.dedup();
+
         Ok(Prepared { plan })
     }
+
+    /// Validate path rules and choose Landlock or the fallback.
+    fn prepare_fs(&self, features: &Features, plan: &mut Plan) -> Result<FsDecision, Error> {
+        let wants_fs = self.no_fs || !self.paths.is_empty();
+        let wants_ll_only = !self.net.tcp_bind.is_empty()
+            || !self.net.tcp_connect.is_empty()
+            || !self.scopes.is_empty();
+        if self.no_fs && !self.paths.is_empty() {
+            return Err(Error::Conflict(Conflict::NoFsWithPathRules));
+        }
+        if self.force_fallback && wants_ll_only {
+            return Err(Error::Conflict(Conflict::FallbackWithLandlockOnlyRules));
+        }
+        let rules = self
+            .paths
+            .iter()
+            .map(|(path, rights)| fs::open_rule(path, *rights))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(dir) = &self.chdir {
+            if !dir.is_absolute() {
+                return Err(Error::Path {
+                    path: dir.clone(),
+                    problem: "the working directory must be an absolute path".into(),
+                });
+            }
+        }
+        let abi = features.landlock.abi;
+        let fs_level = self.level_of(Mechanism::Filesystem);
+        let use_landlock = wants_fs && !self.force_fallback && abi >= 1;
+        let mut decision = FsDecision { fallback: false };
+
+        if wants_fs && use_landlock {
+            let named = Fs::BASELINE
+                | self.restrict_fs
+                | rules.iter().fold(Fs::empty(), |acc, r| acc | r.rights);
+            let handled = Fs::handled_by_abi(abi);
+            // REFER is denied implicitly by ABI 1 rulesets: never a gap.
+            let gaps = named - handled - Fs::REFER;
+            plan.template
+                .set_via(Mechanism::Filesystem, Via::Landlock { abi });
+            plan.template
+                .set_fs_unrestricted(Fs::all() - handled - Fs::REFER - named);
+            if !gaps.is_empty() {
+                let needed = gaps.iter().map(Fs::landlock_abi).max().unwrap_or(1);
+                let reason = Reason::LandlockAbiTooOld {
+                    abi,
+                    missing: gaps,
+                    needed,
+                };
+                match fs_level {
+                    Requirement::Hard => {
+                        return Err(Error::Unavailable {
+                            mechanism: Mechanism::Filesystem,
+                            reason,
+                        })
+                    }
+                    Requirement::BestEffort => {
+                        plan.partial[Mechanism::Filesystem.index()] = Some(Status::Partial {
+                            missing: Missing::FsRights(gaps),
+                            reason,
+                        })
+                    }
+                }
+            }
+            plan.want(Mechanism::Filesystem, fs_level);
+        } else if wants_fs {
+            // The mount-namespace fallback.
+            let fallback = FallbackPlan::prepare(&rules, self.chdir.as_deref())?;
+            let mut extra = Fs::empty();
+            for (i, excess) in fallback.excess() {
+                if excess.is_empty() {
+                    continue;
+                }
+                if fs_level == Requirement::Hard {
+                    return Err(Error::Path {
+                        path: rules[i].path.clone(),
+                        problem: format!(
+                            "the mount-namespace fallback cannot express this rule: it would also grant {excess} (Landlock is {}); use Requirement::BestEffort for Mechanism::Filesystem to accept that",
+                            if self.force_fallback { "not used: force_fallback()".to_owned() } else { features.landlock.status.to_string() }
+                        ),
+                    });
+                }
+                extra |= excess;
+                let _ = RuleIndex(i);
+            }
+            if !extra.is_empty() {
+                plan.partial[Mechanism::Filesystem.index()] = Some(Status::Partial {
+                    missing: Missing::FsRights(extra),
+                    reason: Reason::FallbackGrantsMore {
+                        path_hint: RuleIndex(0),
+                        extra,
+                    },
+                });
+            }
+            plan.template
+                .set_via(Mechanism::Filesystem, Via::MountNamespace);
+            plan.fallback = Some(Arc::new(fallback));
+            decision.fallback = true;
+        }
+
+        // Landlock network port rules and scopes.
+        let mut net = self.net.clone();
+        if !self.net.tcp_bind.is_empty() || !self.net.tcp_connect.is_empty() {
+            let level = self.level_of(Mechanism::NetworkRules);
+            if landlock::net_support(abi).0 {
+                plan.template
+                    .set_via(Mechanism::NetworkRules, Via::Landlock { abi });
+                plan.want(Mechanism::NetworkRules, level);
+            } else {
+                plan.unavailable(Mechanism::NetworkRules, landlock_reason(features, 4), level)?;
+                net = NetRules::default();
+            }
+        }
+        let mut scopes = self.scopes;
+        if !scopes.is_empty() {
+            let level = self.level_of(Mechanism::Scopes);
+            if abi >= 6 {
+                plan.template
+                    .set_via(Mechanism::Scopes, Via::Landlock { abi });
+                plan.want(Mechanism::Scopes, level);
+            } else {
+                plan.unavailable(Mechanism::Scopes, landlock_reason(features, 6), level)?;
+                scopes = Scope::empty();
+            }
+        }
+        plan.ll_fs = wants_fs && use_landlock;
+        plan.ll_net = net;
+        plan.ll_scopes = scopes;
+        if plan.ll_fs
+            || !plan.ll_net.tcp_bind.is_empty()
+            || !plan.ll_net.tcp_connect.is_empty()
+            || !scopes.is_empty()
+        {
+            plan.landlock = Some(LandlockPlan::prepare(
+                &rules,
+                plan.ll_fs,
+                &plan.ll_net,
+                scopes,
+                abi,
+            )?);
+        }
+        Ok(decision)
+    }
+
+    /// `no_network` without namespaces: Landlock TCP (and UDP) denial.
+    fn prepare_network_landlock(
+        &self,
+        features: &Features,
+        plan: &mut Plan,
+        level: Requirement,
+    ) -> Result<(), Error> {
+        let abi = features.landlock.abi;
+        let (tcp, udp) = landlock::net_support(abi);
+        if !tcp {
+            let reason = match features.user_namespaces {
+                Err(block) => Reason::UserNamespaces(block),
+                Ok(()) => landlock_reason(features, 4),
+            };
+            return plan.unavailable(Mechanism::Network, reason, level);
+        }
+        if !udp {
+            let reason = landlock_reason(features, 10);
+            match level {
+                Requirement::Hard => {
+                    return Err(Error::Unavailable {
+                        mechanism: Mechanism::Network,
+                        reason,
+                    })
+                }
+                Requirement::BestEffort => {
+                    plan.partial[Mechanism::Network.index()] = Some(Status::Partial {
+                        missing: Missing::Udp,
+                        reason,
+                    })
+                }
+            }
+        }
+        plan.ll_net.restrict_tcp = true;
+        plan.ll_net.restrict_udp = udp;
+        plan.template
+            .set_via(Mechanism::Network, Via::Landlock { abi });
+        plan.want(Mechanism::Network, level);
+        let rules: Vec<fs::PathRule> = Vec::new();
+        let (ll_fs, net, scopes) = (plan.ll_fs, plan.ll_net.clone(), plan.ll_scopes);
+        if ll_fs {
+            // Rebuild with the path rules included.
+            let rules = self
+                .paths
+                .iter()
+                .map(|(path, rights)| fs::open_rule(path, *rights))
+                .collect::<Result<Vec<_>, _>>()?;
+            plan.landlock = Some(LandlockPlan::prepare(&rules, true, &net, scopes, abi)?);
+        } else {
+            plan.landlock = Some(LandlockPlan::prepare(&rules, false, &net, scopes, abi)?);
+        }
+        Ok(())
+    }
+}
+
+/// Record the result of one mechanism's step in the report; a failure of a
+/// Hard mechanism becomes the error of `apply`.
+fn record(
+    plan: &Plan,
+    report: &mut Report,
+    m: Mechanism,
+    r: Result<(), (Step, Errno)>,
+) -> Result<(), Error> {
+    let Some(level) = plan.levels[m.index()] else {
+        return Ok(());
+    };
+    match r {
+        Ok(()) => {
+            report.set(m, plan.partial[m.index()].unwrap_or(Status::Enforced));
+            Ok(())
+        }
+        Err((step, errno)) => match level {
+            Requirement::Hard => Err(Error::Apply {
+                mechanism: m,
+                step,
+                errno: errno as i32,
+            }),
+            Requirement::BestEffort => {
+                report.fail(m, step, errno);
+                Ok(())
+            }
+        },
+    }
+}
+
+/// Why Landlock cannot provide a feature of ABI `needed`.
+fn landlock_reason(features: &Features, needed: u8) -> Reason {
+    if features.landlock.abi == 0 {
+        Reason::Landlock(features.landlock.status)
+    } else {
+        Reason::LandlockAbiTooOld {
+            abi: features.landlock.abi,
+            missing: Fs::empty(),
+            needed,
+        }
+    }
+}
+
+/// What `prepare_fs` decided.
+struct FsDecision {
+    fallback: bool,
 }
 
 /// Everything `apply` needs, computed by `prepare`.
@@ -435,6 +837,11 @@ struct Plan {
     keep_caps: u64,
     last_cap: u32,
     drop_bounding: bool,
+    landlock: Option<LandlockPlan>,
+    fallback: Option<Arc<FallbackPlan>>,
+    ll_fs: bool,
+    ll_net: NetRules,
+    ll_scopes: Scope,
 }
 
 impl Plan {
@@ -451,11 +858,37 @@ impl Plan {
             keep_caps: 0,
             last_cap: 40,
             drop_bounding: false,
+            landlock: None,
+            fallback: None,
+            ll_fs: false,
+            ll_net: NetRules::default(),
+            ll_scopes: Scope::empty(),
         }
     }
 
     fn want(&mut self, mechanism: Mechanism, level: Requirement) {
         self.levels[mechanism.index()] = Some(level);
+    }
+
+    /// A mechanism this system cannot provide: an error if Hard, a report
+    /// line if best effort.
+    fn unavailable(
+        &mut self,
+        m: Mechanism,
+        reason: Reason,
+        level: Requirement,
+    ) -> Result<(), Error> {
+        self.levels[m.index()] = None;
+        match level {
+            Requirement::Hard => Err(Error::Unavailable {
+                mechanism: m,
+                reason,
+            }),
+            Requirement::BestEffort => {
+                self.template.set(m, Status::NotEnforced(reason));
+                Ok(())
+            }
+        }
     }
 }
 
@@ -501,28 +934,7 @@ impl Prepared {
     pub fn apply(&self) -> Result<Report, Error> {
         let plan = &self.plan;
         let mut report = plan.template;
-        let mut run = |m: Mechanism, r: Result<(), (Step, Errno)>| -> Result<(), Error> {
-            let Some(level) = plan.levels[m.index()] else {
-                return Ok(());
-            };
-            match r {
-                Ok(()) => {
-                    report.set(m, plan.partial[m.index()].unwrap_or(Status::Enforced));
-                    Ok(())
-                }
-                Err((step, errno)) => match level {
-                    Requirement::Hard => Err(Error::Apply {
-                        mechanism: m,
-                        step,
-                        errno: errno as i32,
-                    }),
-                    Requirement::BestEffort => {
-                        report.fail(m, step, errno);
-                        Ok(())
-                    }
-                },
-            }
-        };
+        let mut run = |m: Mechanism, r: Result<(), (Step, Errno)>| record(plan, &mut report, m, r);
         let wanted = |m: Mechanism| plan.levels[m.index()].is_some();
 
         if wanted(Mechanism::CloseFds) {
@@ -537,9 +949,19 @@ impl Prepared {
                 ns::enter_user_namespace(&plan.uid_map, &plan.gid_map),
             )?;
         }
+        let mut net_ns_result = Ok(());
         for (_, mechanism, flag, step) in Namespaces::OTHERS {
             if wanted(mechanism) {
-                run(mechanism, ns::unshare_other(flag, step))?;
+                let r = ns::unshare_other(flag, step);
+                if mechanism == Mechanism::NetworkNamespace {
+                    net_ns_result = r;
+                }
+                run(mechanism, r)?;
+            }
+        }
+        if wanted(Mechanism::Filesystem) {
+            if let Some(fallback) = &plan.fallback {
+                run(Mechanism::Filesystem, fallback.apply())?;
             }
         }
         if wanted(Mechanism::Rlimits) {
@@ -565,6 +987,25 @@ impl Prepared {
                 Mechanism::NoNewPrivs,
                 r.map_err(|e| (Step::SetNoNewPrivs, e)),
             )?;
+        }
+        if let Some(ll) = &plan.landlock {
+            let r = ll.restrict_self();
+            if plan.ll_fs {
+                run(Mechanism::Filesystem, r)?;
+            }
+            for m in [Mechanism::NetworkRules, Mechanism::Scopes] {
+                run(m, r)?;
+            }
+            if plan.template.entry(Mechanism::Network).via != Some(Via::NetworkNamespace) {
+                run(Mechanism::Network, r)?;
+            }
+        }
+        if wanted(Mechanism::Network)
+            && plan.template.entry(Mechanism::Network).via == Some(Via::NetworkNamespace)
+        {
+            // no_network through the namespace: in force exactly when the
+            // namespace is (a best-effort failure there was recorded).
+            run(Mechanism::Network, net_ns_result)?;
         }
         if wanted(Mechanism::Capabilities) {
             run(

@@ -59,6 +59,12 @@ mechanisms! {
     CgroupNamespace => "cgroup namespace",
     /// Filesystem access rules (Landlock or the mount-namespace fallback).
     Filesystem => "filesystem",
+    /// No network at all (`no_network`: a network namespace, or Landlock TCP/UDP denial).
+    Network => "no network",
+    /// Landlock TCP port rules (`allow_tcp_bind`, `allow_tcp_connect`).
+    NetworkRules => "tcp port rules",
+    /// Landlock scopes (abstract unix sockets, signals).
+    Scopes => "landlock scopes",
     /// Resource limits.
     Rlimits => "resource limits",
     /// `PR_SET_DUMPABLE 0`.
@@ -118,6 +124,35 @@ pub enum Missing {
     BoundingSet,
     /// Some resource limits could not be set.
     SomeLimits,
+    /// These filesystem rights are not restricted as asked.
+    FsRights(crate::fs::Fs),
+    /// UDP is not restricted (Landlock before ABI 10).
+    Udp,
+}
+
+/// How a mechanism is put in force, when there is a choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Via {
+    /// A Landlock ruleset of this ABI.
+    Landlock {
+        /// The running ABI.
+        abi: u8,
+    },
+    /// The mount-namespace fallback (private tmpfs root with bind mounts).
+    MountNamespace,
+    /// A network namespace.
+    NetworkNamespace,
+}
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Via::Landlock { abi } => write!(f, "Landlock ABI {abi}"),
+            Via::MountNamespace => f.write_str("mount-namespace fallback"),
+            Via::NetworkNamespace => f.write_str("network namespace"),
+        }
+    }
 }
 
 impl fmt::Display for Missing {
@@ -125,6 +160,8 @@ impl fmt::Display for Missing {
         f.write_str(match self {
             Missing::BoundingSet => "the bounding set",
             Missing::SomeLimits => "some limits",
+            Missing::FsRights(_) => "filesystem rights",
+            Missing::Udp => "UDP",
         })
     }
 }
@@ -140,6 +177,8 @@ pub struct Entry {
     /// it (e.g. a user namespace so an unprivileged process can create a
     /// network namespace).
     pub added_for: Option<Mechanism>,
+    /// How it is (or would have been) put in force.
+    pub via: Option<Via>,
 }
 
 /// What `apply` put in force: one [`Entry`] per [`Mechanism`].
@@ -149,6 +188,7 @@ pub struct Entry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     entries: [Entry; Mechanism::COUNT],
+    fs_unrestricted: crate::fs::Fs,
 }
 
 impl Report {
@@ -158,13 +198,34 @@ impl Report {
             mechanism: Mechanism::CloseFds,
             status: Status::NotRequested,
             added_for: None,
+            via: None,
         }; Mechanism::COUNT];
         let mut i = 0;
         while i < Mechanism::COUNT {
             entries[i].mechanism = Mechanism::ALL[i];
             i += 1;
         }
-        Report { entries }
+        Report {
+            entries,
+            fs_unrestricted: crate::fs::Fs::empty(),
+        }
+    }
+
+    /// Filesystem rights the running kernel cannot restrict and that the
+    /// policy does not name (so they stay allowed everywhere). A policy that
+    /// needs one of them restricted names it (e.g. in a rule, or with
+    /// [`Policy::restrict_fs_rights`](crate::Policy::restrict_fs_rights)),
+    /// and then fails on such a kernel when Hard.
+    pub fn fs_unrestricted(&self) -> crate::fs::Fs {
+        self.fs_unrestricted
+    }
+
+    pub(crate) fn set_fs_unrestricted(&mut self, rights: crate::fs::Fs) {
+        self.fs_unrestricted = rights;
+    }
+
+    pub(crate) fn set_via(&mut self, mechanism: Mechanism, via: Via) {
+        self.entries[mechanism.index()].via = Some(via);
     }
 
     /// The status of one mechanism.
@@ -223,10 +284,20 @@ impl fmt::Display for Report {
             if let Some(d) = detail {
                 write!(f, " {d}")?;
             }
+            if let Some(via) = e.via {
+                write!(f, " [{via}]")?;
+            }
             if let Some(by) = e.added_for {
                 write!(f, " (added automatically for: {by})")?;
             }
             writeln!(f)?;
+        }
+        if !self.fs_unrestricted.is_empty() {
+            writeln!(
+                f,
+                "not restrictable by this kernel, and not named by the policy: {}",
+                self.fs_unrestricted
+            )?;
         }
         Ok(())
     }
@@ -237,6 +308,10 @@ impl fmt::Display for Status {
         match self {
             Status::NotRequested => f.write_str("not requested"),
             Status::Enforced => f.write_str("enforced"),
+            Status::Partial {
+                missing: Missing::FsRights(rights),
+                reason,
+            } => write!(f, "not restricted: {rights}: {reason}"),
             Status::Partial { missing, reason } => write!(f, "missing {missing}: {reason}"),
             Status::NotEnforced(reason) => write!(f, "not enforced: {reason}"),
         }

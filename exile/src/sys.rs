@@ -289,3 +289,10 @@ pub(crate) fn pipe() -> SysResult<(RawFd, RawFd)> {
     let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
     check(r as libc::c_long).map(|_| (fds[0], fds[1]))
 }
+
+/// `landlock_restrict_self(ruleset_fd, flags)`.
+pub(crate) fn landlock_restrict_self(ruleset_fd: RawFd, flags: u32) -> SysResult<()> {
+    // SAFETY: integers only; the kernel validates the fd.
+    let r = unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset_fd, flags) };
+    check(r).map(|_| ())
+}

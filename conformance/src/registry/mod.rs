@@ -1,5 +1,8 @@
 //! Every probe, by name. Names are hierarchical: `process::…`, `caps::…`,
-//! `fds::…`, `rlimit::…`, `ns::…`, `features::…`.
+//! `fds::…`, `rlimit::…`, `ns::…`, `features::…`, `fs::…`, `net::…`.
+
+pub mod fs;
+pub mod net;
 
 use std::collections::BTreeMap;
 
@@ -18,6 +21,8 @@ pub fn all() -> Vec<Probe> {
     fd_probes(&mut probes);
     ns_probes(&mut probes);
     feature_probes(&mut probes);
+    fs::probes(&mut probes);
+    net::probes(&mut probes);
     probes
 }
 
