@@ -62,8 +62,9 @@ pub struct CaseResult {
 /// unprivileged identity, so the caller keeps its privileges).
 pub fn detect_as(identity: Identity) -> Result<Features, String> {
     match identity {
-        Identity::Invoker => Ok(Features::detect()),
-        Identity::Unprivileged => in_child(identity, PROBE_TIMEOUT, Features::detect)
+        Identity::Invoker if crate::persona::active().is_none() => Ok(Features::detect()),
+        // Under a persona, detect in a child that carries the persona's filter.
+        _ => in_child(identity, PROBE_TIMEOUT, Features::detect)
             .map_err(|o| format!("feature detection as uid 65534: {o}")),
     }
 }
@@ -95,6 +96,7 @@ pub fn contexts() -> Result<Vec<Ctx>, String> {
                 identity,
                 uid,
                 gid,
+                persona: crate::persona::active(),
             })
         })
         .collect()

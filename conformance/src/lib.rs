@@ -11,5 +11,6 @@
 pub mod fixture;
 pub mod harness;
 pub mod init;
+pub mod persona;
 pub mod probe;
 pub mod registry;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use exile_conformance::harness::{self, CaseResult, JsonSummary, Outcome, Summary};
+use exile_conformance::persona::{self, Persona};
 use exile_conformance::{init, registry};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -32,6 +33,10 @@ struct Args {
     /// List probe names and exit.
     #[arg(long)]
     list: bool,
+    /// Emulate an older kernel (3.17, 4.14, 5.4, 5.10, 6.1): system calls
+    /// introduced later fail with ENOSYS in every probe.
+    #[arg(long)]
+    persona: Option<String>,
     /// Run as PID 1 of a VM: mount /proc, /sys, /dev, /tmp, read options
     /// from /proc/cmdline, write JSON lines to `exile.out=`, power off.
     #[arg(long)]
@@ -66,7 +71,7 @@ fn run_init() -> ! {
         Ok(o) => init::output(o),
         Err(_) => init::output(&init::BootOptions::default()),
     };
-    match options {
+    match &options {
         Err(e) => {
             let _ = writeln!(
                 out,
@@ -74,24 +79,15 @@ fn run_init() -> ! {
                 serde_json::json!({"name": "init::setup", "outcome": "fail", "expected": "ok", "observed": e, "reason": e})
             );
         }
-        Ok(o) if o.persona.is_some() => {
-            let why = format!(
-                "persona {} is not implemented yet",
-                o.persona.as_deref().unwrap_or("")
-            );
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::json!({"name": "init::persona", "outcome": "fail", "expected": "persona applied", "observed": why, "reason": why})
-            );
-        }
         Ok(_) => {}
     }
+    let persona = options.as_ref().ok().and_then(|o| o.persona.clone());
     let args = Args {
         filter: None,
         exact: false,
         format: Format::Json,
         list: false,
+        persona,
         init: true,
     };
     if let Err(e) = run(&args, &mut out) {
@@ -106,6 +102,12 @@ fn run_init() -> ! {
 }
 
 fn run(args: &Args, out: &mut dyn Write) -> Result<Summary, String> {
+    let persona = args
+        .persona
+        .as_deref()
+        .map(str::parse::<Persona>)
+        .transpose()?;
+    persona::select(persona)?;
     let contexts = harness::contexts()?;
     let probes = registry::all();
     let cases: Vec<_> = harness::cases(&probes, &contexts)

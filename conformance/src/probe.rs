@@ -175,6 +175,8 @@ pub struct Ctx {
     pub uid: u32,
     /// The effective gid in the probe child.
     pub gid: u32,
+    /// The emulated kernel, if any.
+    pub persona: Option<crate::persona::Persona>,
 }
 
 impl Ctx {
@@ -279,7 +281,9 @@ where
         Ok(ForkResult::Child) => {
             drop(rd);
             REPORT_FD.store(wr.as_raw_fd(), std::sync::atomic::Ordering::Relaxed);
+            let persona_ok = crate::persona::active().map_or(true, |p| p.enter().is_ok());
             let code = match become_identity(identity) {
+                _ if !persona_ok => 102,
                 Err(_) => 100,
                 Ok(()) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
                     Ok(value) => {

@@ -62,8 +62,13 @@ fn process_probes(p: &mut Vec<Probe>) {
             }
             prctl_get(libc::PR_GET_NO_NEW_PRIVS)
         },
-        // The harness never sets no_new_privs itself, so an untouched child reads 0.
-        |_| Expected::value(if harness_has_nnp() { "1" } else { "0" }),
+        // The harness never sets no_new_privs itself, so an untouched child
+        // reads 0 — unless a persona filter is installed first.
+        |ctx| {
+            // (seccompiler's installer sets no_new_privs before the persona filter).
+            let preset = harness_has_nnp() || ctx.persona.is_some();
+            Expected::value(if preset { "1" } else { "0" })
+        },
     ));
     p.push(Probe::new(
         "process::dumpable::cleared",
