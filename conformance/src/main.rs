@@ -71,15 +71,12 @@ fn run_init() -> ! {
         Ok(o) => init::output(o),
         Err(_) => init::output(&init::BootOptions::default()),
     };
-    match &options {
-        Err(e) => {
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::json!({"name": "init::setup", "outcome": "fail", "expected": "ok", "observed": e, "reason": e})
-            );
-        }
-        Ok(_) => {}
+    if let Err(e) = &options {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::json!({"name": "init::setup", "outcome": "fail", "expected": "ok", "observed": e, "reason": e})
+        );
     }
     let persona = options.as_ref().ok().and_then(|o| o.persona.clone());
     let args = Args {
