@@ -40,6 +40,7 @@ pub mod policy;
 pub mod process;
 pub mod report;
 pub mod seccomp;
+pub mod vows;
 
 pub use error::Error;
 pub use features::Features;
