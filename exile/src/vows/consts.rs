@@ -3,8 +3,8 @@
 //! Values come from the kernel's UAPI headers. Where the `libc` crate has a
 //! constant on every architecture we build for (x86_64, aarch64), it is used;
 //! the rest (newer flags, `asm-generic` socket options, arch_prctl codes) are
-//! written out here with the header they come from. The integration tests
-//! cross-check these against `libc` where it has them.
+//! written out here with the header they come from. The unit tests in
+//! `vows/mod.rs` cross-check them against `libc` where it has them.
 
 // Some values are here only to be named in docs and tests (the ones never
 // granted), so not every constant is read by the table.

@@ -43,6 +43,36 @@
 //! `fs` module); `openat2` and `clone3` return `ENOSYS` so libc falls back to
 //! the filterable `openat` and `clone`.
 //!
+//! # Judgment calls
+//!
+//! Where exile.h, OpenBSD and Linux disagree, the choice and its reason is
+//! documented on the vow's constant; in short:
+//!
+//! - `stdio` allows `newfstatat`/`statx` with `AT_EMPTY_PATH` (glibc's
+//!   `fstat`, Rust's `File::metadata`; exile.h's defect 9), `ioctl(TCGETS)`
+//!   (`isatty`, which glibc's `printf` calls on a terminal or `/dev/null`),
+//!   `uname` (OpenBSD's stdio allows the same sysctls), `rseq`,
+//!   `set_robust_list` and `set_tid_address` (libc registers them in every
+//!   process and thread), `personality` as a query only (setting
+//!   `READ_IMPLIES_EXEC` would defeat the `PROT_EXEC` check), `memfd_create`
+//!   without `MFD_EXEC`, `sendto` to a NULL address only, and signals to
+//!   itself only.
+//! - File locks are `flock`'s, System V semaphores/queues and POSIX queues
+//!   are `shm`'s (exile.h had them in `stdio`).
+//! - `sendfd`/`recvfd` cannot see `SCM_RIGHTS`; `tmppath` cannot see `/tmp`;
+//!   `dns` cannot see port 53. Each grants what it honestly can.
+//! - `dns` fails `socket(AF_UNIX)` and `socket(AF_NETLINK)` with
+//!   `EAFNOSUPPORT` (glibc falls back) instead of killing.
+//! - `seccomp_install` includes the Landlock ABI *query*, which creates
+//!   nothing (exile.h's defect 8); the other Landlock calls are `unveil`'s.
+//! - In no vow: `io_uring_*`, `ptrace`, the mount API, `chroot`,
+//!   `pivot_root`, `unshare`, `setns`, `bpf`, `perf_event_open`,
+//!   `memfd_secret`, `pidfd_*`, `process_vm_*`, `process_madvise`, `kcmp`,
+//!   `userfaultfd`, `reboot`, modules and `kexec`, keyrings, `quotactl`,
+//!   `acct`, `swapon`/`swapoff`, `iopl`/`ioperm`, `vhangup`,
+//!   `lookup_dcookie`, `name_to_handle_at`/`open_by_handle_at`, AIO
+//!   (`io_setup`…), and `seccomp()` outside `seccomp_install`.
+//!
 //! # The filter belongs to one process
 //!
 //! [`VowOptions::self_pid`] lets `stdio` signal the process itself
@@ -107,7 +137,8 @@ bitflags! {
         /// - Identity queries: `get[e][ug]id getres[ug]id getgroups getpid
         ///   gettid getppid getpgid getpgrp getsid capget`.
         /// - Life cycle and runtime: `exit exit_group wait4 waitid
-        ///   sched_yield sched_getaffinity getcpu restart_syscall
+        ///   sched_yield sched_getaffinity` (any pid: glibc's
+        ///   `pthread_getattr_np` asks for a thread's tid) `getcpu restart_syscall
         ///   set_tid_address set_robust_list rseq futex futex_waitv
         ///   getrandom uname getcwd umask getrusage sysinfo times`;
         ///   `prlimit64`/`getrlimit` reading the own limits only (new limit
@@ -284,9 +315,14 @@ bitflags! {
         /// inherits the filter.
         const CLONE = 1 << 21;
         /// `thread`: `clone` with `CLONE_VM` and `CLONE_THREAD` both set and
-        /// no `CLONE_NEW*`; `clone3` → `ENOSYS`; `futex futex_waitv
-        /// set_robust_list get_robust_list rseq set_tid_address membarrier
+        /// no `CLONE_NEW*`; `clone3` → `ENOSYS` (glibc's `pthread_create`
+        /// then falls back to `clone`); `futex futex_waitv set_robust_list
+        /// get_robust_list rseq set_tid_address membarrier
         /// sched_getaffinity gettid`, `map_shadow_stack` (x86_64).
+        ///
+        /// `std::thread::spawn` works with `stdio thread`.
+        /// `std::thread::available_parallelism()` first reads
+        /// `/proc/self/cgroup` and the cgroup CPU quota: it needs `rpath`.
         const THREAD = 1 << 22;
         /// `id`: `setuid setgid setreuid setregid setresuid setresgid
         /// setgroups setfsuid setfsgid capset`.
