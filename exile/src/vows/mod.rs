@@ -349,10 +349,13 @@ bitflags! {
         /// nothing). exile.h's second vow died on `landlock_create_ruleset`
         /// (defect 8). Other Landlock calls need `unveil`.
         ///
-        /// A second vow must reuse the first one's
-        /// [`Features`](crate::Features) (`Policy::prepare_with`):
-        /// `Features::detect` forks a probe child and reads `/proc`, which
-        /// this vow does not grant.
+        /// What the second vow's own policy may do is bounded by the first
+        /// filter: reuse the first one's [`Features`](crate::Features)
+        /// (`Policy::prepare_with`) — `Features::detect` forks a probe child
+        /// and reads `/proc`, which this vow does not grant — and add only
+        /// the filter, no_new_privs and not-dumpable (both in `stdio`):
+        /// closing fds by listing `/proc/self/fd` needs `rpath`, dropping
+        /// capabilities needs `id` and `prctl`, namespaces are in no vow.
         const SECCOMP_INSTALL = 1 << 27;
         /// `settime`: `settimeofday clock_settime clock_adjtime adjtimex`
         /// (still needs `CAP_SYS_TIME`).
