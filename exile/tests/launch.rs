@@ -3,8 +3,9 @@
 //! streaming in both directions; `Command` integration.
 //!
 //! Every policy is applied in a forked child, never in the test process.
-//! Tests take one lock so that fd and child counts are not disturbed by
-//! other tests of this binary running at the same time.
+//! Every test takes one lock first thing (before `prepare`, which opens
+//! files and forks probes), so that fd and child counts are not disturbed
+//! by other tests of this binary running at the same time.
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
@@ -68,9 +69,8 @@ impl Drop for Busy {
 }
 
 /// Run a scenario from this (already multi-threaded: libtest) process, then
-/// again while 8 more threads allocate.
+/// again while 8 more threads allocate. The caller holds the test lock.
 fn quiet_and_busy(scenario: impl Fn()) {
-    let _lock = serial();
     scenario();
     let busy = busy_threads(8);
     scenario();
@@ -139,6 +139,7 @@ struct Parsed {
 
 #[test]
 fn values_round_trip() {
+    let _lock = serial();
     let prepared = default_policy();
     quiet_and_busy(|| {
         assert_eq!(exile::launch(&prepared, || 40 + 2).unwrap(), 42);
@@ -169,8 +170,8 @@ fn values_round_trip() {
 
 #[test]
 fn the_child_is_another_process() {
-    let prepared = default_policy();
     let _lock = serial();
+    let prepared = default_policy();
     let child_pid: u32 = exile::launch(&prepared, std::process::id).unwrap();
     assert_ne!(child_pid, std::process::id());
     let parent_of_child: i32 = exile::launch(&prepared, || {
@@ -183,6 +184,7 @@ fn the_child_is_another_process() {
 
 #[test]
 fn large_value_exceeds_the_socket_buffer() {
+    let _lock = serial();
     let prepared = default_policy();
     quiet_and_busy(|| {
         let big: Vec<u8> = exile::launch(&prepared, || {
@@ -198,8 +200,8 @@ fn large_value_exceeds_the_socket_buffer() {
 
 #[test]
 fn the_policy_is_in_force_in_the_child() {
-    let prepared = default_policy();
     let _lock = serial();
+    let prepared = default_policy();
     let status = exile::launch(&prepared, || {
         std::fs::read_to_string("/proc/self/status").unwrap_or_default()
     })
@@ -212,8 +214,8 @@ fn the_policy_is_in_force_in_the_child() {
 
 #[test]
 fn wait_with_report_returns_what_apply_enforced() {
-    let prepared = default_policy();
     let _lock = serial();
+    let prepared = default_policy();
     let (value, report) = exile::launch_stream(&prepared, |_| 5u8)
         .unwrap()
         .wait_with_report();
@@ -225,8 +227,8 @@ fn wait_with_report_returns_what_apply_enforced() {
 
 #[test]
 fn the_child_holds_only_its_own_end_of_the_channel() {
-    let prepared = default_policy();
     let _lock = serial();
+    let prepared = default_policy();
     let sockets: Vec<(i32, String)> = exile::launch(&prepared, || {
         let mut found = Vec::new();
         for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
@@ -244,10 +246,135 @@ fn the_child_holds_only_its_own_end_of_the_channel() {
     assert_eq!(sockets[0].0, 0, "{sockets:?}");
 }
 
+#[test]
+fn the_channel_survives_close_fds_no_new_fds_and_namespaces() {
+    let _lock = serial();
+    let prepared = Policy::new()
+        .close_fds(&[])
+        .no_new_fds()
+        .namespaces(Namespaces::NETWORK | Namespaces::IPC | Namespaces::AUTOMATIC)
+        .requirement(exile::Requirement::BestEffort)
+        .prepare()
+        .expect("prepare");
+    let v: Vec<u32> = exile::launch(&prepared, || (0..100_000).collect()).unwrap();
+    assert_eq!(v.len(), 100_000);
+    let mut stream = Launcher::new(&prepared)
+        .input("abc")
+        .stream(|input, output| {
+            let mut s = String::new();
+            input.read_to_string(&mut s).expect("read");
+            output.write_all(s.repeat(3).as_bytes()).expect("write");
+            // Opening anything fails: RLIMIT_NOFILE is 0.
+            std::fs::File::open("/dev/null").is_err()
+        })
+        .unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).unwrap();
+    assert_eq!(out, "abcabcabc");
+    assert!(stream.wait().unwrap());
+}
+
+#[test]
+fn stdin_of_the_child_is_the_input() {
+    let _lock = serial();
+    let prepared = default_policy();
+    let text = Launcher::new(&prepared)
+        .input("via stdin")
+        .run(|| {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s).map(|_| s).ok()
+        })
+        .unwrap();
+    assert_eq!(text.as_deref(), Some("via stdin"));
+}
+
+/// The parent side without pidfd_open (Linux < 5.3): a launched child
+/// hides pidfd_open behind ENOSYS and launches from there.
+#[test]
+fn without_pidfd_the_parent_falls_back_to_end_of_stream() {
+    let _lock = serial();
+    let prepared = no_core_policy();
+    let hide_pidfd: BpfProgram = SeccompFilter::new(
+        BTreeMap::from([(libc::SYS_pidfd_open, vec![])]),
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::ENOSYS as u32),
+        std::env::consts::ARCH.try_into().expect("arch"),
+    )
+    .expect("filter")
+    .try_into()
+    .expect("compile");
+    let trap = filter_getppid(SeccompAction::Trap);
+    quiet_and_busy(|| {
+        let results: Vec<String> = exile::launch(&prepared, || {
+            seccompiler::apply_filter(&hide_pidfd).expect("install filter");
+            // SAFETY: pidfd_open with integer arguments.
+            let r = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+            let hidden =
+                r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS);
+            let mut out = vec![format!("hidden {hidden}")];
+            out.push(format!("{:?}", exile::launch(&prepared, || 5u8)));
+            out.push(format!(
+                "{:?}",
+                Launcher::new(&prepared)
+                    .timeout(Duration::from_millis(100))
+                    .run(|| -> u8 {
+                        std::thread::sleep(Duration::from_secs(30));
+                        0
+                    })
+            ));
+            out.push(format!(
+                "{:?}",
+                exile::launch(&prepared, || -> u8 {
+                    // SAFETY: raise has no memory arguments.
+                    unsafe { libc::raise(libc::SIGKILL) };
+                    0
+                })
+            ));
+            out.push(format!(
+                "{:?}",
+                exile::launch(&prepared, || -> i32 {
+                    seccompiler::apply_filter(&trap).expect("install filter");
+                    // SAFETY: getppid has no arguments.
+                    unsafe { libc::getppid() }
+                })
+            ));
+            out.push(format!(
+                "{:?}",
+                exile::launch(&prepared, || -> u8 {
+                    // SAFETY: _exit ends the child.
+                    unsafe { libc::_exit(3) }
+                })
+            ));
+            let mut status = 0;
+            // SAFETY: waitpid with WNOHANG; only reads the status.
+            let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            out.push(format!("children left {}", r != -1));
+            out
+        })
+        .unwrap();
+        assert_eq!(results[0], "hidden true");
+        assert_eq!(results[1], "Ok(5)");
+        assert!(results[2].starts_with("Err(TimedOut"), "{}", results[2]);
+        assert!(
+            results[3].starts_with("Err(Signaled { signal: 9"),
+            "{}",
+            results[3]
+        );
+        assert!(
+            results[4].contains("name: Some(\"getppid\")"),
+            "{}",
+            results[4]
+        );
+        assert_eq!(results[5], "Err(Exited { code: 3 })");
+        assert_eq!(results[6], "children left false");
+    });
+}
+
 // ---------------------------------------------------------------- failures
 
 #[test]
 fn panic_carries_its_message_and_location() {
+    let _lock = serial();
     let prepared = default_policy();
     quiet_and_busy(|| {
         let n = 42;
@@ -273,6 +400,7 @@ fn panic_carries_its_message_and_location() {
 
 #[test]
 fn killed_by_a_signal() {
+    let _lock = serial();
     let prepared = no_core_policy();
     quiet_and_busy(|| {
         let r = exile::launch(&prepared, || -> u8 {
@@ -303,6 +431,7 @@ fn killed_by_a_signal() {
 
 #[test]
 fn seccomp_kill_is_sigsys_without_a_syscall() {
+    let _lock = serial();
     let prepared = default_policy();
     let bpf = filter_getppid(SeccompAction::KillProcess);
     quiet_and_busy(|| {
@@ -326,6 +455,7 @@ fn seccomp_kill_is_sigsys_without_a_syscall() {
 
 #[test]
 fn seccomp_trap_names_the_syscall() {
+    let _lock = serial();
     let prepared = default_policy();
     let bpf = filter_getppid(SeccompAction::Trap);
     quiet_and_busy(|| {
@@ -352,8 +482,8 @@ fn seccomp_trap_names_the_syscall() {
 
 #[test]
 fn a_sigsys_sent_by_kill_has_no_syscall() {
-    let prepared = no_core_policy();
     let _lock = serial();
+    let prepared = no_core_policy();
     let r = exile::launch(&prepared, || -> u8 {
         // SAFETY: raise has no memory arguments.
         unsafe { libc::raise(libc::SIGSYS) };
@@ -392,6 +522,7 @@ fn failing_policy() -> Option<Prepared> {
 
 #[test]
 fn apply_failure_is_reported_and_the_closure_does_not_run() {
+    let _lock = serial();
     let Some(prepared) = failing_policy() else {
         return;
     };
@@ -419,6 +550,7 @@ fn apply_failure_is_reported_and_the_closure_does_not_run() {
 
 #[test]
 fn timeout_kills_and_reaps() {
+    let _lock = serial();
     let prepared = default_policy();
     quiet_and_busy(|| {
         let start = Instant::now();
@@ -454,9 +586,36 @@ fn timeout_kills_and_reaps() {
 }
 
 #[test]
-fn timeout_does_not_fire_for_a_quick_child() {
-    let prepared = default_policy();
+fn a_stream_that_times_out_reports_it_to_the_reader() {
     let _lock = serial();
+    let prepared = default_policy();
+    let mut stream = Launcher::new(&prepared)
+        .timeout(Duration::from_millis(200))
+        .stream(|_, out| loop {
+            if out.write_all(b".").and_then(|()| out.flush()).is_err() {
+                return 0u8;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        })
+        .unwrap();
+    let pid = stream.id();
+    let mut buf = [0u8; 64];
+    let err = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => panic!("end of stream before the timeout"),
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    assert!(matches!(stream.wait(), Err(LaunchError::TimedOut { .. })));
+    assert_reaped(pid);
+}
+
+#[test]
+fn timeout_does_not_fire_for_a_quick_child() {
+    let _lock = serial();
+    let prepared = default_policy();
     let v = Launcher::new(&prepared)
         .timeout(Duration::from_secs(20))
         .run(|| 9u8)
@@ -466,6 +625,7 @@ fn timeout_does_not_fire_for_a_quick_child() {
 
 #[test]
 fn garbage_on_the_channel_is_a_decode_error() {
+    let _lock = serial();
     let prepared = default_policy();
     quiet_and_busy(|| {
         // Not a frame at all.
@@ -507,6 +667,7 @@ fn garbage_on_the_channel_is_a_decode_error() {
 
 #[test]
 fn exit_without_a_result() {
+    let _lock = serial();
     let prepared = default_policy();
     quiet_and_busy(|| {
         let r = exile::launch(&prepared, || -> u8 {
@@ -529,8 +690,8 @@ fn exit_without_a_result() {
 
 #[test]
 fn no_leaked_fd_or_zombie_after_1000_launches() {
-    let prepared = default_policy();
     let _lock = serial();
+    let prepared = default_policy();
     let busy = busy_threads(8);
     let before = open_fds();
     for i in 0..1000u32 {
@@ -581,10 +742,41 @@ fn no_leaked_fd_or_zombie_after_1000_launches() {
     drop(busy);
 }
 
+/// Launches from 8 threads at once: each fork copies the other launches'
+/// channel fds into its child, which must not delay anyone's result (the
+/// parent watches a pidfd, input ends with shutdown()).
+#[test]
+fn concurrent_launches_from_8_threads() {
+    let _lock = serial();
+    let prepared = default_policy();
+    let before = open_fds();
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let prepared = &prepared;
+            scope.spawn(move || {
+                for j in 0..40 {
+                    let text = format!("{t}-{j}");
+                    let echoed = Launcher::new(prepared)
+                        .input(text.clone())
+                        .timeout(Duration::from_secs(60))
+                        .run_with_input(|input| {
+                            let mut s = String::new();
+                            input.read_to_string(&mut s).map(|_| s + "!").ok()
+                        })
+                        .unwrap();
+                    assert_eq!(echoed, Some(text + "!"));
+                }
+            });
+        }
+    });
+    assert_eq!(open_fds(), before, "fds leaked");
+    assert_no_children();
+}
+
 #[test]
 fn dropping_a_stream_kills_and_reaps_the_child() {
-    let prepared = default_policy();
     let _lock = serial();
+    let prepared = default_policy();
     let mut stream = exile::launch_stream(&prepared, |out| loop {
         if out.write_all(b"tick\n").is_err() {
             return;
@@ -603,6 +795,7 @@ fn dropping_a_stream_kills_and_reaps_the_child() {
 
 #[test]
 fn streaming_10_mib_is_read_incrementally() {
+    let _lock = serial();
     let prepared = default_policy();
     quiet_and_busy(|| {
         const TOTAL: usize = 10 * 1024 * 1024;
@@ -645,6 +838,7 @@ fn streaming_10_mib_is_read_incrementally() {
 
 #[test]
 fn input_is_echoed_back_transformed() {
+    let _lock = serial();
     let prepared = default_policy();
     quiet_and_busy(|| {
         // Larger than both socket buffers: input and output must flow at once.
@@ -678,6 +872,7 @@ fn input_is_echoed_back_transformed() {
 
 #[test]
 fn input_from_a_reader_and_without_input() {
+    let _lock = serial();
     let prepared = default_policy();
     quiet_and_busy(|| {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 7) as u8).collect();
@@ -700,6 +895,7 @@ fn input_from_a_reader_and_without_input() {
 
 #[test]
 fn a_failing_input_reader_is_an_io_error() {
+    let _lock = serial();
     struct Failing;
     impl Read for Failing {
         fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
@@ -707,7 +903,6 @@ fn a_failing_input_reader_is_an_io_error() {
         }
     }
     let prepared = default_policy();
-    let _lock = serial();
     let r = Launcher::new(&prepared)
         .input_reader(Failing)
         .run_with_input(|input| input.read_to_end(&mut Vec::new()).unwrap_or(usize::MAX));
@@ -719,8 +914,8 @@ fn a_failing_input_reader_is_an_io_error() {
 
 #[test]
 fn a_child_that_ignores_its_input_still_finishes() {
-    let prepared = default_policy();
     let _lock = serial();
+    let prepared = default_policy();
     let v = Launcher::new(&prepared)
         .input(vec![0u8; 8 * 1024 * 1024])
         .run(|| 1u8)
@@ -832,10 +1027,10 @@ fn elf64_is_static(elf: &[u8]) -> bool {
 
 #[test]
 fn command_apply_failure_fails_the_spawn_with_its_errno() {
+    let _lock = serial();
     let Some(prepared) = failing_policy() else {
         return;
     };
-    let _lock = serial();
     let err = Command::new("/bin/true")
         .sandbox(prepared)
         .stderr(std::process::Stdio::null())
@@ -846,10 +1041,10 @@ fn command_apply_failure_fails_the_spawn_with_its_errno() {
 
 #[test]
 fn launch_error_is_a_std_error_with_a_source() {
+    let _lock = serial();
     let Some(prepared) = failing_policy() else {
         return;
     };
-    let _lock = serial();
     let err = exile::launch(&prepared, || 0u8).unwrap_err();
     let source = std::error::Error::source(&err).expect("source");
     assert!(source.to_string().contains("uid_map"), "{source}");

@@ -32,18 +32,21 @@
 //!
 //! # The channel is the child's fd 0
 //!
-//! Parent and child talk through one `AF_UNIX` stream socket pair
-//! (close-on-exec on both sides). In the child its end is moved to **fd 0**
-//! — a policy's `close_fds` always keeps fds 0, 1 and 2, so the channel
-//! survives whatever the keep-list says — and the child's copy of the
-//! parent's end is closed. Consequences:
+//! Parent and child talk through one `AF_UNIX` stream socket pair, created
+//! close-on-exec. In the child its end is moved to **fd 0** — a policy's
+//! `close_fds` always keeps fds 0, 1 and 2, so the channel survives
+//! whatever the keep-list says, and `no_new_fds` does not matter as no fd
+//! is opened after `apply` — and the child's copy of the parent's end is
+//! closed. Consequences:
 //!
 //! - the child's stdin *is* its input: [`Input`] reads fd 0, and so would
 //!   `std::io::stdin()` (minus anything std had already buffered in the
 //!   parent); without [`Launcher::input`] it reads end of file at once;
 //! - the closure must not write to fd 0 or close it: results travel there
 //!   in frames ([`LaunchError::Decode`] or [`LaunchError::Exited`] follow);
-//! - stdout and stderr are the parent's.
+//! - stdout and stderr are the parent's;
+//! - a program the closure `exec`s inherits the channel as its stdin, like
+//!   any stdin (and the result is then [`LaunchError::Exited`]).
 //!
 //! The parent feeds input and reads output with non-blocking calls on one
 //! `poll` loop, so neither side can block the other however much either
