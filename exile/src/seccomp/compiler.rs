@@ -13,9 +13,10 @@
 //!    so rejecting it costs a comparison only on the paths of the highest
 //!    numbers. The search tree is an optimal alphabetic tree weighted by the
 //!    listed system calls (each listed number weighs 8, a range of unlisted
-//!    numbers 1), with a balanced tree as fallback when that tree gets too
-//!    deep: for ~150 allowed calls a constant call executes about 12
-//!    instructions, at worst 15.
+//!    numbers 1), with a balanced tree as fallback when that tree would be
+//!    deeper than 18 or there are more than 640 ranges. With ~150 allowed
+//!    calls, a constant call executes about 10 instructions on average and
+//!    13 at worst (an exile.h-style chain: 81 and 156).
 //! 3. **Argument checks**: one block per distinct rule list (system calls
 //!    with identical rules share it); rules in order, first match wins,
 //!    conditions ANDed, falling through to the default. 64-bit conditions
@@ -87,10 +88,20 @@ pub enum CompileError {
 const LISTED_WEIGHT: u32 = 8;
 /// Weight of a range of numbers without an entry.
 const GAP_WEIGHT: u32 = 1;
-/// Deepest search tree accepted before falling back to a balanced one.
-const MAX_TREE_DEPTH: u32 = 18;
-/// Above this many ranges the optimal tree (quadratic) is not computed.
-const MAX_OPTIMAL_LEAVES: usize = 1024;
+/// Limits on the search tree.
+#[derive(Clone, Copy, Debug)]
+struct Tuning {
+    /// Deepest optimal tree accepted before falling back to a balanced one.
+    max_depth: u32,
+    /// Above this many ranges the optimal tree (quadratic time and memory)
+    /// is not computed: balanced tree.
+    max_optimal_leaves: usize,
+}
+
+const TUNING: Tuning = Tuning {
+    max_depth: 18,
+    max_optimal_leaves: 640,
+};
 
 // ---------------------------------------------------------------------------
 // Validation and normalisation
@@ -620,7 +631,7 @@ fn ranges(spec: &FilterSpec, outcomes: &[(u32, Outcome)]) -> Vec<Range> {
     let default = Outcome::Ret(spec.default_action.to_ret());
     let mut out: Vec<Range> = Vec::new();
     let mut push = |lo: u32, outcome: Outcome, weight: u32| match out.last_mut() {
-        Some(last) if last.outcome == outcome => last.weight += weight,
+        Some(last) if last.outcome == outcome => last.weight = last.weight.saturating_add(weight),
         _ => out.push(Range {
             lo,
             outcome,
@@ -678,12 +689,12 @@ impl Tree {
     /// the sum over leaves of weight × depth.
     fn optimal(leaves: &[Range]) -> Tree {
         let n = leaves.len();
-        // Costs fit in u32: total weight < 8 × 4096 + 4096, depth < 1024.
-        let mut prefix = vec![0u32; n + 1];
+        // Weights are u32, fewer than 2^16 leaves: no u64 overflow.
+        let mut prefix = vec![0u64; n + 1];
         for (i, r) in leaves.iter().enumerate() {
-            prefix[i + 1] = prefix[i] + r.weight;
+            prefix[i + 1] = prefix[i] + u64::from(r.weight);
         }
-        let mut cost = vec![0u32; n * n];
+        let mut cost = vec![0u64; n * n];
         let mut split = vec![0u16; n * n];
         for i in 0..n {
             split[i * n + i] = i as u16;
@@ -694,7 +705,7 @@ impl Tree {
                 // Knuth: the best root lies between the neighbours' roots.
                 let lo = (split[i * n + j - 1] as usize).max(i);
                 let hi = (split[(i + 1) * n + j] as usize).clamp(lo, j - 1);
-                let mut best = (u32::MAX, lo);
+                let mut best = (u64::MAX, lo);
                 for k in lo..=hi {
                     let c = cost[i * n + k] + cost[(k + 1) * n + j];
                     if c < best.0 {
@@ -755,6 +766,10 @@ fn is_x32(spec: &FilterSpec, nr: u32) -> bool {
 /// of 0 or past 4095 ([`CompileError::BadErrno`]), more than 4096
 /// instructions ([`CompileError::TooLong`]).
 pub fn compile(spec: &FilterSpec) -> Result<Vec<SockFilter>, CompileError> {
+    compile_tuned(spec, TUNING)
+}
+
+fn compile_tuned(spec: &FilterSpec, tuning: Tuning) -> Result<Vec<SockFilter>, CompileError> {
     validate(spec)?;
     let mut blocks: Vec<Block> = Vec::new();
     let mut block_ids: HashMap<Block, usize> = HashMap::new();
@@ -785,9 +800,9 @@ pub fn compile(spec: &FilterSpec) -> Result<Vec<SockFilter>, CompileError> {
     // The optimal tree unless there are too many ranges for its quadratic
     // table or it gets too deep; a balanced tree otherwise.
     let tree = Some(&leaves)
-        .filter(|l| l.len() <= MAX_OPTIMAL_LEAVES)
+        .filter(|l| l.len() <= tuning.max_optimal_leaves)
         .map(|l| Tree::optimal(l))
-        .filter(|t| t.depth(0, leaves.len() - 1) <= MAX_TREE_DEPTH);
+        .filter(|t| t.depth(0, leaves.len() - 1) <= tuning.max_depth);
 
     let mut e = Emitter::new();
     prologue(&mut e, spec);
@@ -1138,6 +1153,51 @@ mod tests {
         assert!(!prog
             .iter()
             .any(|i| i.code == op::LD | op::W | op::ABS && i.k >= 16));
+    }
+
+    #[test]
+    fn tree_fallbacks_keep_semantics() {
+        let mut spec = FilterSpec::new(Action::Errno(1));
+        spec.arch = Arch::Aarch64;
+        for nr in (0..600).step_by(3) {
+            spec.add(nr, Rule::allow());
+            spec.add(
+                nr + 1,
+                Rule::new(Action::Allow, vec![ArgCond::eq(0, u64::from(nr))]),
+            );
+        }
+        let args = [[0; 6], [3; 6], [999; 6]];
+        for tuning in [
+            TUNING,
+            // Too deep: balanced.
+            Tuning {
+                max_depth: 2,
+                ..TUNING
+            },
+            // Too many ranges: balanced.
+            Tuning {
+                max_optimal_leaves: 10,
+                ..TUNING
+            },
+        ] {
+            let prog = compile_tuned(&spec, tuning).unwrap();
+            check_all(&spec, &prog, &args);
+            for nr in 0..610 {
+                for a in &args {
+                    let v = run(&prog, &SeccompData::new(spec.arch.audit_arch(), nr, *a)).unwrap();
+                    assert_eq!(
+                        Action::from_ret(v.ret),
+                        Some(spec.evaluate(spec.arch.audit_arch(), nr, a))
+                    );
+                }
+            }
+        }
+        // More ranges than instructions: an error, not a huge allocation.
+        let mut spec = FilterSpec::new(Action::Errno(1));
+        for nr in (0..10_000).step_by(2) {
+            spec.add(nr, Rule::allow());
+        }
+        assert!(matches!(compile(&spec), Err(CompileError::TooLong { .. })));
     }
 
     #[test]
