@@ -165,6 +165,11 @@ pub fn evaluate(
                         "the kernel could not execute /init ({}): is it a static x86_64 binary?",
                         l.split("] ").nth(1).unwrap_or(l).trim()
                     ),
+                    None if serial::parse(log.as_bytes()).summary.is_some() => {
+                        "the init wrote its results to the console instead of exile.out=/dev/ttyS1: could it open \
+                         /dev/ttyS1? (devtmpfs mounted with MS_NODEV makes every device node EACCES)"
+                            .to_owned()
+                    }
                     None => "the machine stopped without a summary line (kernel panic, init crash, or reboot)".to_owned(),
                 };
                 if let Some(code) = boot.exit_code.filter(|c| *c != 0) {

@@ -207,6 +207,24 @@ fn an_init_the_kernel_cannot_execute() {
 }
 
 #[test]
+fn results_on_the_console_instead_of_the_results_port() {
+    let fake = Fake::new(
+        "console",
+        r#"printf 'Run /init as init process
+{"summary":true,"passed":0,"failed":0,"skipped":0,"kernel":"k","features":{}}
+' >> "$LOG""#,
+    );
+    let run = fake.run(Duration::from_secs(30));
+    assert!(
+        run.problems[0]
+            .message
+            .contains("to the console instead of exile.out"),
+        "{:?}",
+        run.problems
+    );
+}
+
+#[test]
 fn missing_qemu_says_what_to_install() {
     let msg = QemuError::NotFound.to_string();
     assert!(msg.contains("apt-get install qemu-system-x86"), "{msg}");

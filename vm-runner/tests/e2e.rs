@@ -113,3 +113,46 @@ cmdline = "exile.testinit=hang"
     let tail = hung.log_tail.as_deref().unwrap_or("");
     assert!(tail.contains("Run /init as init process"), "{tail}");
 }
+
+#[test]
+fn a_keyring_without_the_suites_key_is_a_clear_signature_error() {
+    // sid is signed by the bookworm and trixie automatic keys; bullseye's
+    // stable release key alone cannot verify it.
+    let keyring = "/usr/share/keyrings/debian-archive-bullseye-stable.gpg";
+    if !Path::new(keyring).is_file() {
+        return skip(&format!("{keyring} is not installed"));
+    }
+    let mirror = std::env::var("EXILE_VM_DEBIAN_MIRROR").ok();
+    let mut archive = match apt::debian_archive(Path::new("/etc/apt"), mirror.as_deref()) {
+        Ok(a) => a,
+        Err(e) => return skip(&e.to_string()),
+    };
+    archive.signed_by = Some(keyring.to_owned());
+    let cache = std::env::temp_dir().join(format!("exile-vm-keyring-{}", std::process::id()));
+    let state = apt::AptState::new(&cache, "sid", archive).unwrap();
+    let result = state.update();
+    let _ = std::fs::remove_dir_all(&cache);
+    match result {
+        Err(apt::AptError::Signature { suite, detail, .. }) => {
+            assert_eq!(suite, "sid");
+            assert!(
+                detail.contains("NO_PUBKEY") || detail.contains("not signed"),
+                "{detail}"
+            );
+            let msg = apt::AptError::Signature {
+                suite,
+                keyring: keyring.into(),
+                detail,
+            }
+            .to_string();
+            assert!(
+                msg.contains("debian-archive-keyring") && msg.contains("verification stays on"),
+                "{msg}"
+            );
+        }
+        Err(apt::AptError::Command { detail, .. }) => {
+            skip(&format!("the mirror is unreachable: {detail}"))
+        }
+        other => panic!("expected a signature error, got {other:?}"),
+    }
+}
