@@ -121,6 +121,23 @@ pub fn free_bytes(dir: &Path) -> std::io::Result<u64> {
     Ok(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
+/// Hold an exclusive `flock` on `path` (created if needed) until the file
+/// is dropped; waits for another holder.
+pub fn lock_file(path: &Path) -> Result<std::fs::File, FetchError> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io(path))?;
+    // SAFETY: flock on a descriptor we own; no memory is passed.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(FetchError::Io(path.display().to_string(), std::io::Error::last_os_error()));
+    }
+    Ok(f)
+}
+
 /// Find the kernel in an extracted package tree: `boot/vmlinuz-*` or
 /// `usr/lib/modules/*/vmlinuz`. Returns the path relative to `root`.
 pub fn find_vmlinuz(root: &Path) -> Option<PathBuf> {
@@ -190,6 +207,9 @@ pub fn fetch(
     log: &dyn Fn(&str),
 ) -> Result<KernelImage, FetchError> {
     std::fs::create_dir_all(&opts.cache).map_err(io(&opts.cache))?;
+    // One runner at a time per suite: apt's own locking is off in the
+    // private state, and two updates of the same lists would collide.
+    let _lock = lock_file(&opts.cache.join(format!("{suite}.lock")))?;
     let resolved_file = opts
         .cache
         .join("resolved")
