@@ -173,12 +173,40 @@ fn arch() -> impl Strategy<Value = Arch> {
     prop_oneof![3 => Just(Arch::X86_64), 1 => Just(Arch::Aarch64)]
 }
 
+/// The rules of one system call: 0–4 random rules (0–3 conditions each),
+/// or (a third of the time) up to `max_switch` rules that all test one
+/// argument for equality with small constants, plus 0–2 other conditions:
+/// the shape of allow-lists (ioctl, fcntl, setsockopt), which the compiler
+/// turns into a search over the constants.
+fn rules(
+    action: impl Strategy<Value = Action> + Clone + 'static,
+    max_switch: usize,
+) -> BoxedStrategy<Vec<Rule>> {
+    use proptest::collection::vec;
+    let random = vec(
+        (vec(cond(), 0..=3), action.clone()).prop_map(|(conds, a)| Rule::new(a, conds)),
+        0..=4,
+    );
+    let switch = (
+        0u8..6,
+        vec((0u64..7, vec(cond(), 0..=2), action), 1..=max_switch),
+    )
+        .prop_map(|(arg, items)| {
+            items
+                .into_iter()
+                .map(|(c, mut conds, a)| {
+                    conds.push(ArgCond::eq(arg, c));
+                    Rule::new(a, conds)
+                })
+                .collect()
+        });
+    prop_oneof![2 => random, 1 => switch].boxed()
+}
+
 /// Specs with per-rule actions.
 fn mixed_spec() -> impl Strategy<Value = FilterSpec> {
-    let rule = (proptest::collection::vec(cond(), 0..=3), action())
-        .prop_map(|(conds, action)| Rule::new(action, conds));
-    let syscalls =
-        proptest::collection::btree_map(nr(), proptest::collection::vec(rule, 0..=4), 0..14);
+    let rule_action = prop_oneof![2 => Just(Action::Allow), 1 => action()];
+    let syscalls = proptest::collection::btree_map(nr(), rules(rule_action, 10), 0..14);
     (arch(), action(), action(), syscalls).prop_map(|(arch, default_action, bad, syscalls)| {
         FilterSpec {
             arch,
@@ -195,13 +223,7 @@ fn seccompiler_spec() -> impl Strategy<Value = (FilterSpec, Action)> {
     (arch(), action(), action())
         .prop_filter("seccompiler needs distinct actions", |(_, m, d)| m != d)
         .prop_flat_map(|(arch, matched, default_action)| {
-            let rule = proptest::collection::vec(cond(), 0..=3)
-                .prop_map(move |conds| Rule::new(matched, conds));
-            let syscalls = proptest::collection::btree_map(
-                nr(),
-                proptest::collection::vec(rule, 0..=4),
-                0..14,
-            );
+            let syscalls = proptest::collection::btree_map(nr(), rules(Just(matched), 4), 0..14);
             syscalls.prop_map(move |syscalls| {
                 (
                     FilterSpec {
@@ -264,6 +286,15 @@ fn inputs(spec: &FilterSpec) -> impl Strategy<Value = Vec<(u32, u32, [u64; 6])>>
     proptest::collection::vec((arch, nr, args), 1..24)
 }
 
+/// `cases` cases with a fast random generator (ChaCha, the default, takes
+/// most of the time of these tests in debug builds).
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
+        ..ProptestConfig::with_cases(cases)
+    }
+}
+
 fn verdict(prog: &[SockFilter], arch: u32, nr: u32, args: [u64; 6]) -> bpf::Verdict {
     bpf::run(prog, &SeccompData::new(arch, nr, args)).expect("the program must validate")
 }
@@ -272,7 +303,7 @@ fn verdict(prog: &[SockFilter], arch: u32, nr: u32, args: [u64; 6]) -> bpf::Verd
 // Differential and model tests
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(6_000))]
+    #![proptest_config(config(6_000))]
 
     /// Ours, seccompiler's and the model agree on every input (x32 numbers:
     /// see `to_seccompiler`).
@@ -303,7 +334,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(4_000))]
+    #![proptest_config(config(4_000))]
 
     /// `compile` and `compile_linear` agree with `FilterSpec::evaluate`, and
     /// constant-allowed calls load only `nr` and `arch`.
@@ -1382,7 +1413,7 @@ fn getpriority_spec() -> impl Strategy<Value = FilterSpec> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    #![proptest_config(config(200))]
 
     /// The kernel runs our programs as our interpreter does: the same
     /// verdict for real system calls with all six argument registers set

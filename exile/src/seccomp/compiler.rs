@@ -22,7 +22,11 @@
 //!    conditions ANDed, falling through to the default. 64-bit conditions
 //!    compare the high word, then the low word; 32-bit ones only the low word.
 //!    Conditions that always or never hold are folded, dead rules dropped,
-//!    reloads of the same word skipped, single-bit and zero masks use `JSET`.
+//!    reloads of the same word (and of the same masked word) skipped,
+//!    single-bit and zero masks use `JSET`. Consecutive rules with the same
+//!    action that all test one argument for equality (allow-lists of ioctl
+//!    requests, fcntl commands, setsockopt levels and options) are
+//!    dispatched by a search over the constants instead of one test each.
 //! 4. **Shared returns**: one `RET` per distinct value at the end. A jump
 //!    farther than 255 instructions goes through a trampoline placed next to
 //!    it: a copy of the `RET` when the target is a return (costs no extra
@@ -289,7 +293,10 @@ enum Item {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum AState {
     Unknown,
+    /// The word at this offset of `seccomp_data`.
     Word(u32),
+    /// That word ANDed with a mask.
+    Masked(u32, u32),
 }
 
 fn meet(a: Option<AState>, b: Option<AState>) -> Option<AState> {
@@ -359,7 +366,18 @@ impl Emitter {
 
     fn and(&mut self, mask: u32) {
         self.items.push(Item::And(mask));
-        self.a = Some(AState::Unknown);
+        self.a = Some(match self.a {
+            Some(AState::Word(off)) => AState::Masked(off, mask),
+            _ => AState::Unknown,
+        });
+    }
+
+    /// A = word(off) & mask, reusing what A holds when possible.
+    fn ld_masked(&mut self, off: u32, mask: u32) {
+        if self.a != Some(AState::Masked(off, mask)) {
+            self.ld(off);
+            self.and(mask);
+        }
     }
 
     fn reach(&mut self, l: Label) {
@@ -506,6 +524,12 @@ fn emit32(e: &mut Emitter, off: u32, cmp: Cmp32, t: Label, f: Label) {
         Tri::Never => return e.goto(f),
         Tri::Test => {}
     }
+    if let Cmp32::Masked(m, v) = cmp {
+        if m != u32::MAX && v != 0 && !(v == m && m.is_power_of_two()) {
+            e.ld_masked(off, m);
+            return e.jmp(op::JEQ, v, t, f);
+        }
+    }
     e.ld(off);
     match cmp {
         Cmp32::Eq(v) => e.jmp(op::JEQ, v, t, f),
@@ -514,6 +538,7 @@ fn emit32(e: &mut Emitter, off: u32, cmp: Cmp32, t: Label, f: Label) {
         Cmp32::Masked(m, 0) => e.jmp(op::JSET, m, f, t),
         Cmp32::Masked(m, v) if v == m && m.is_power_of_two() => e.jmp(op::JSET, m, t, f),
         Cmp32::Masked(m, v) => {
+            // Not reached: handled above.
             e.and(m);
             e.jmp(op::JEQ, v, t, f);
         }
@@ -596,24 +621,151 @@ fn emit_cond(e: &mut Emitter, c: &ArgCond, t: Label, f: Label) {
     }
 }
 
+/// The rules of a block, by runs of consecutive rules with the same
+/// action: a run holds if any of its rules holds (the order inside a run
+/// does not matter), so it is compiled as a whole by [`emit_any`].
 fn emit_block(e: &mut Emitter, block: &Block) {
-    for rule in &block.rules {
+    let mut rest = &block.rules[..];
+    while let Some(first) = rest.first() {
+        let run = rest.iter().take_while(|r| r.action == first.action).count();
+        let conjs: Vec<&[ArgCond]> = rest[..run].iter().map(|r| &r.conds[..]).collect();
         let fail = e.label();
-        let success = e.ret_label(rule.action.to_ret());
-        let last = rule.conds.len() - 1;
-        for (i, c) in rule.conds.iter().enumerate() {
-            if i == last {
-                emit_cond(e, c, success, fail);
-            } else {
-                let next = e.label();
-                emit_cond(e, c, next, fail);
-                e.bind(next);
-            }
-        }
+        let success = e.ret_label(first.action.to_ret());
+        emit_any(e, &conjs, success, fail);
         e.bind(fail);
+        rest = &rest[run..];
     }
     let l = e.ret_label(block.fallthrough.to_ret());
     e.goto(l);
+}
+
+/// `t` if any of the conjunctions (each non-empty) holds, else `f`.
+///
+/// When every conjunction tests one argument word for equality (a 32-bit
+/// `Eq`), the word's value selects the conjunctions that can still hold by
+/// a search over the constants (equalities with different constants
+/// exclude each other), and only their remaining conditions are tested.
+/// `ioctl`/`fcntl` allow-lists and `(level, option)` pairs cost a few
+/// comparisons instead of one per rule.
+fn emit_any(e: &mut Emitter, conjs: &[&[ArgCond]], t: Label, f: Label) {
+    if conjs.len() > 1 {
+        if let Some(arg) = switch_arg(conjs) {
+            return emit_switch_on(e, arg, conjs, t, f);
+        }
+    }
+    for (i, conj) in conjs.iter().enumerate() {
+        let fail = if i + 1 == conjs.len() { f } else { e.label() };
+        emit_all(e, conj, t, fail);
+        if fail != f {
+            e.bind(fail);
+        }
+    }
+}
+
+/// `t` if every condition holds, else `f`.
+fn emit_all(e: &mut Emitter, conj: &[ArgCond], t: Label, f: Label) {
+    let last = conj.len() - 1;
+    for (i, c) in conj.iter().enumerate() {
+        if i == last {
+            emit_cond(e, c, t, f);
+        } else {
+            let next = e.label();
+            emit_cond(e, c, next, f);
+            e.bind(next);
+        }
+    }
+}
+
+fn eq32_on(c: &ArgCond, arg: u8) -> Option<u32> {
+    (c.arg == arg && c.width == ArgWidth::W32 && c.op == CmpOp::Eq).then_some(c.value as u32)
+}
+
+/// An argument that every conjunction compares (32-bit) for equality; the
+/// one with the most distinct constants.
+fn switch_arg(conjs: &[&[ArgCond]]) -> Option<u8> {
+    (0..6u8)
+        .filter(|&a| {
+            conjs
+                .iter()
+                .all(|c| c.iter().any(|c| eq32_on(c, a).is_some()))
+        })
+        .max_by_key(|&a| {
+            let mut values: Vec<u32> = conjs
+                .iter()
+                .filter_map(|c| c.iter().find_map(|c| eq32_on(c, a)))
+                .collect();
+            values.sort_unstable();
+            values.dedup();
+            (values.len(), std::cmp::Reverse(a))
+        })
+}
+
+fn emit_switch_on(e: &mut Emitter, arg: u8, conjs: &[&[ArgCond]], t: Label, f: Label) {
+    // Constant → the other conditions of each conjunction with it; an empty
+    // remainder means the constant alone decides.
+    let mut groups: Vec<(u32, Vec<Vec<ArgCond>>, bool)> = Vec::new();
+    for conj in conjs {
+        let Some(i) = conj.iter().position(|c| eq32_on(c, arg).is_some()) else {
+            continue; // not reached: every conjunction has one
+        };
+        let v = conj[i].value as u32;
+        let rest: Vec<ArgCond> = conj
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, c)| *c)
+            .collect();
+        let g = match groups.iter().position(|g| g.0 == v) {
+            Some(g) => g,
+            None => {
+                groups.push((v, Vec::new(), false));
+                groups.len() - 1
+            }
+        };
+        if rest.is_empty() {
+            groups[g].2 = true;
+        } else {
+            groups[g].1.push(rest);
+        }
+    }
+    groups.sort_by_key(|g| g.0);
+    let keys: Vec<(u32, Label)> = groups
+        .iter()
+        .map(|(v, _, always)| (*v, if *always { t } else { e.label() }))
+        .collect();
+    e.ld(offset::arg_lo(arg));
+    emit_switch(e, &keys, f);
+    for ((_, rests, always), &(_, l)) in groups.iter().zip(&keys) {
+        if !always {
+            e.bind(l);
+            let conjs: Vec<&[ArgCond]> = rests.iter().map(|r| &r[..]).collect();
+            emit_any(e, &conjs, t, f);
+        }
+    }
+}
+
+/// Jump to the label of A's value among `keys` (sorted, distinct), `f` if
+/// none: JGE halves, then a chain of at most three JEQs.
+fn emit_switch(e: &mut Emitter, keys: &[(u32, Label)], f: Label) {
+    if keys.len() <= 3 {
+        for (i, &(v, l)) in keys.iter().enumerate() {
+            if i + 1 == keys.len() {
+                e.jmp(op::JEQ, v, l, f);
+            } else {
+                let next = e.label();
+                e.jmp(op::JEQ, v, l, next);
+                e.bind(next);
+            }
+        }
+        return;
+    }
+    let k = keys.len() / 2;
+    let (left, right) = (e.label(), e.label());
+    e.jmp(op::JGE, keys[k].0, right, left);
+    e.bind(left);
+    emit_switch(e, &keys[..k], f);
+    e.bind(right);
+    emit_switch(e, &keys[k..], f);
 }
 
 // ---------------------------------------------------------------------------
@@ -1198,6 +1350,45 @@ mod tests {
             spec.add(nr, Rule::allow());
         }
         assert!(matches!(compile(&spec), Err(CompileError::TooLong { .. })));
+    }
+
+    #[test]
+    fn equality_lists_are_searched() {
+        let mut spec = FilterSpec::new(Action::KillProcess);
+        // An allow-list of 16 commands, and 24 (level, option) pairs.
+        for cmd in 0..16u64 {
+            spec.add(16, Rule::new(Action::Allow, vec![ArgCond::eq(1, cmd * 7)]));
+        }
+        for level in [0u64, 1, 6, 41] {
+            for opt in 1..7u64 {
+                let conds = vec![ArgCond::eq(2, opt * level + 1), ArgCond::eq(1, level)];
+                spec.add(54, Rule::new(Action::Allow, conds));
+            }
+        }
+        // Same-action runs are searched; a different action splits them.
+        spec.add(16, Rule::new(Action::Errno(5), vec![ArgCond::eq(1, 500)]));
+        spec.add(16, Rule::new(Action::Allow, vec![ArgCond::eq(1, 501)]));
+        let prog = compile(&spec).unwrap();
+        let mut values: Vec<u64> = (0..600).collect();
+        values.extend([1 << 32, 1 << 32 | 7, u64::MAX]);
+        let arch = spec.arch.audit_arch();
+        let mut worst = 0;
+        for nr in [16, 54] {
+            for &a1 in &values {
+                for a2 in [0, 1, 2, 7, 13, 37, 42, 247] {
+                    let args = [0, a1, a2, 0, 0, 0];
+                    let v = run(&prog, &SeccompData::new(arch, nr, args)).unwrap();
+                    assert_eq!(
+                        Action::from_ret(v.ret),
+                        Some(spec.evaluate(arch, nr, &args)),
+                        "nr {nr} {args:?}"
+                    );
+                    worst = worst.max(v.executed);
+                }
+            }
+        }
+        // A linear chain needs 16 (ioctl) and 48 (setsockopt) comparisons.
+        assert!(worst <= 16, "{worst}\n{}", bpf::disassemble(&prog));
     }
 
     #[test]
