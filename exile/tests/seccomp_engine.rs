@@ -97,6 +97,61 @@ fn to_seccompiler(spec: &FilterSpec, matched: Action) -> Vec<SockFilter> {
         .collect()
 }
 
+/// The two seccompiler behaviours the translation works around, shown.
+#[test]
+fn seccompiler_differences_are_real() {
+    use seccompiler::{
+        SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+        SeccompRule, TargetArch,
+    };
+    let arch = Arch::X86_64.audit_arch();
+    // MaskedEq with value bits outside the mask: seccompiler masks the value.
+    let cond = SeccompCondition::new(
+        0,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::MaskedEq(0b100),
+        0b101,
+    )
+    .unwrap();
+    let rules = BTreeMap::from([(39i64, vec![SeccompRule::new(vec![cond]).unwrap()])]);
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Errno(1),
+        SeccompAction::Allow,
+        TargetArch::x86_64,
+    )
+    .unwrap();
+    let prog: seccompiler::BpfProgram = filter.try_into().unwrap();
+    let prog: Vec<SockFilter> = prog
+        .iter()
+        .map(|i| SockFilter::jump(i.code, i.k, i.jt, i.jf))
+        .collect();
+    assert_eq!(
+        verdict(&prog, arch, 39, [0b100, 0, 0, 0, 0, 0]).ret,
+        ret::ALLOW
+    );
+    let mut spec = FilterSpec::new(Action::Errno(1));
+    spec.arch = Arch::X86_64;
+    spec.add(
+        39,
+        Rule::new(Action::Allow, vec![ArgCond::masked_eq(0, 0b100, 0b101)]),
+    );
+    assert_eq!(
+        spec.evaluate(arch, 39, &[0b100, 0, 0, 0, 0, 0]),
+        Action::Errno(1)
+    );
+    // x32 numbers: seccompiler looks them up; we reject them.
+    assert_eq!(
+        verdict(&prog, arch, 39 | X32_SYSCALL_BIT, [0; 6]).ret,
+        ret::ERRNO | 1
+    );
+    spec.bad_arch_action = Action::KillProcess;
+    assert_eq!(
+        verdict(&compile(&spec).unwrap(), arch, 39 | X32_SYSCALL_BIT, [0; 6]).ret,
+        ret::KILL_PROCESS
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Generators
 
