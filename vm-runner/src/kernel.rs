@@ -133,7 +133,10 @@ pub fn lock_file(path: &Path) -> Result<std::fs::File, FetchError> {
         .map_err(io(path))?;
     // SAFETY: flock on a descriptor we own; no memory is passed.
     if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(FetchError::Io(path.display().to_string(), std::io::Error::last_os_error()));
+        return Err(FetchError::Io(
+            path.display().to_string(),
+            std::io::Error::last_os_error(),
+        ));
     }
     Ok(f)
 }
