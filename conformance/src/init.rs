@@ -51,21 +51,21 @@ impl BootOptions {
 
 fn mount(source: &str, target: &str, fstype: &str) -> Result<(), String> {
     let _ = std::fs::create_dir_all(target);
-    nix::mount::mount(
-        Some(source),
-        target,
-        Some(fstype),
-        nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV,
-        None::<&str>,
-    )
-    .or_else(|e| {
-        if e == nix::errno::Errno::EBUSY {
-            Ok(())
-        } else {
-            Err(e)
-        }
-    })
-    .map_err(|e| format!("mount {fstype} on {target}: {e}"))
+    // /dev must allow device nodes (the serial port is one).
+    let flags = if fstype == "devtmpfs" {
+        nix::mount::MsFlags::MS_NOSUID
+    } else {
+        nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV
+    };
+    nix::mount::mount(Some(source), target, Some(fstype), flags, None::<&str>)
+        .or_else(|e| {
+            if e == nix::errno::Errno::EBUSY {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(|e| format!("mount {fstype} on {target}: {e}"))
 }
 
 /// Prepare the VM: pseudo filesystems and sysctls. Returns the options.
