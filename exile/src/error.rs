@@ -125,6 +125,8 @@ pub enum KernelFeature {
     SeccompTsync,
     /// `close_range()` (Linux 5.9) or a readable `/proc/self/fd`.
     CloseRangeOrProcFd,
+    /// `SECCOMP_RET_LOG` (Linux 4.14).
+    SeccompLog,
 }
 
 impl fmt::Display for KernelFeature {
@@ -135,6 +137,7 @@ impl fmt::Display for KernelFeature {
             }
             KernelFeature::SeccompTsync => "seccomp TSYNC (Linux 3.17)",
             KernelFeature::CloseRangeOrProcFd => "close_range() (Linux 5.9) or a mounted /proc",
+            KernelFeature::SeccompLog => "SECCOMP_RET_LOG (Linux 4.14)",
         })
     }
 }
@@ -303,6 +306,15 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// A system call name no table knows.
+    #[error("unknown system call {0:?} on this architecture")]
+    UnknownSyscall(String),
+    /// The seccomp filter could not be built (bad rule, too long, bad options).
+    #[error("seccomp filter: {0}")]
+    Seccomp(String),
+    /// A vow string did not parse.
+    #[error(transparent)]
+    Vows(#[from] crate::vows::VowParseError),
     /// Building the Landlock ruleset failed.
     #[error("Landlock: {0}")]
     Landlock(String),

@@ -48,6 +48,7 @@ pub use features::Features;
 pub use fs::{Fs, Scope};
 pub use launch::{launch, launch_stream, CommandExt, LaunchError, Launcher, Streaming, Syscall};
 pub use ns::Namespaces;
-pub use policy::{Policy, Prepared, Requirement};
+pub use policy::{vow, Policy, Prepared, Requirement};
 pub use process::{Capability, Resource};
 pub use report::{Mechanism, Report, Status};
+pub use vows::Vows;

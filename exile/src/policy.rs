@@ -18,7 +18,12 @@ use crate::fs::{self, Fs, NetRules, Scope};
 use crate::ns::{self, MapLine, Namespaces};
 use crate::process::{self, Capability, Resource};
 use crate::report::{Mechanism, Missing, Report, Status, Via};
+use crate::seccomp::bpf::SockFilter;
+use crate::seccomp::compiler;
+use crate::seccomp::rules::{Action, FilterSpec, Rule};
+use crate::seccomp::InstallFlags;
 use crate::sys;
+use crate::vows::{self, VowOptions, Vows};
 
 /// How strictly a mechanism is required.
 ///
@@ -73,6 +78,10 @@ pub struct Policy {
     no_network: bool,
     net: NetRules,
     scopes: Scope,
+    vows: Option<Vows>,
+    violation: Option<Action>,
+    syscall_rules: Vec<(u32, Rule)>,
+    syscall_default: Option<Action>,
 }
 
 impl Default for Policy {
@@ -115,6 +124,10 @@ impl Policy {
             no_network: false,
             net: NetRules::default(),
             scopes: Scope::empty(),
+            vows: None,
+            violation: None,
+            syscall_rules: Vec::new(),
+            syscall_default: None,
         }
     }
 
@@ -296,6 +309,60 @@ impl Policy {
     /// sockets or signalling processes outside the sandbox.
     pub fn scope(mut self, scopes: Scope) -> Self {
         self.scopes |= scopes;
+        self
+    }
+
+    /// Pledge-style promises: every system call outside `vows` gets the
+    /// violation action (kill the process by default). Calling it again
+    /// replaces the set.
+    ///
+    /// ```no_run
+    /// use exile::{Policy, Vows};
+    /// let report = Policy::new().vows("stdio rpath".parse()?).prepare()?.apply()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn vows(mut self, vows: Vows) -> Self {
+        self.vows = Some(vows);
+        self
+    }
+
+    /// What a violation of the vows does: [`Action::KillProcess`] (default;
+    /// `KillThread` on kernels before 4.14, which lack it), `Errno(e)`,
+    /// `Trap` (SIGSYS; see [`seccomp::trap`](crate::seccomp::trap) for a
+    /// handler that names the call) or `Log` (permissive: allowed, logged).
+    pub fn violation(mut self, action: Action) -> Self {
+        self.violation = Some(action);
+        self
+    }
+
+    /// A manual rule for system call `nr`, checked before the vows' rules
+    /// for it (the manual rule wins).
+    ///
+    /// ```no_run
+    /// use exile::seccomp::rules::{Action, ArgCond, Rule};
+    /// use exile::Policy;
+    /// // write() only to stderr fails with EPERM; the vows decide the rest.
+    /// let policy = Policy::new()
+    ///     .vows("stdio".parse()?)
+    ///     .syscall_rule(libc::SYS_write as u32, Rule::new(Action::Errno(1), vec![ArgCond::eq(0, 2)]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn syscall_rule(mut self, nr: u32, rule: Rule) -> Self {
+        self.syscall_rules.push((nr, rule));
+        self
+    }
+
+    /// A manual rule by system call name (see [`seccomp::syscalls`](crate::seccomp::syscalls)).
+    pub fn syscall_rule_by_name(self, name: &str, rule: Rule) -> Result<Self, Error> {
+        let nr = crate::seccomp::syscalls::by_name(name)
+            .ok_or_else(|| Error::UnknownSyscall(name.to_owned()))?;
+        Ok(self.syscall_rule(nr, rule))
+    }
+
+    /// The action for system calls no rule matches when the policy has no
+    /// vows (default [`Action::Allow`]: manual rules alone form a deny-list).
+    pub fn syscall_default(mut self, action: Action) -> Self {
+        self.syscall_default = Some(action);
         self
     }
 
@@ -558,6 +625,55 @@ impl Policy {
                         })
                     }
                 }
+            }
+        }
+
+        // Seccomp: compiled now, installed last by apply.
+        if self.vows.is_some() || !self.syscall_rules.is_empty() || self.syscall_default.is_some() {
+            let level = self.level_of(Mechanism::Seccomp);
+            if !features.seccomp_filter {
+                plan.unavailable(
+                    Mechanism::Seccomp,
+                    Reason::KernelLacks(KernelFeature::SeccompFilter),
+                    level,
+                )?;
+            } else {
+                if !self.no_new_privs && !features.cap_sys_admin {
+                    return Err(Error::Conflict(Conflict::NeedsNoNewPrivs));
+                }
+                let mut violation = self.violation.unwrap_or(Action::KillProcess);
+                if violation == Action::KillProcess && !features.kill_process {
+                    violation = Action::KillThread;
+                }
+                if violation == Action::Log && !features.ret_log {
+                    return Err(Error::Unavailable {
+                        mechanism: Mechanism::Seccomp,
+                        reason: Reason::KernelLacks(KernelFeature::SeccompLog),
+                    });
+                }
+                let mut spec = match self.vows {
+                    Some(vows) => {
+                        let options = VowOptions {
+                            violation,
+                            errno_override: None,
+                            self_pid: Some(std::process::id()),
+                        };
+                        vows::filter_spec(vows, &options)
+                            .map_err(|e| Error::Seccomp(e.to_string()))?
+                    }
+                    None => FilterSpec::new(self.syscall_default.unwrap_or(Action::Allow)),
+                };
+                for (nr, rule) in self.syscall_rules.iter().rev() {
+                    spec.add_first(*nr, rule.clone());
+                }
+                plan.seccomp =
+                    compiler::compile(&spec).map_err(|e| Error::Seccomp(e.to_string()))?;
+                plan.seccomp_flags = if features.tsync {
+                    InstallFlags::TSYNC
+                } else {
+                    InstallFlags::empty()
+                };
+                plan.want(Mechanism::Seccomp, level);
             }
         }
 
@@ -842,6 +958,8 @@ struct Plan {
     ll_fs: bool,
     ll_net: NetRules,
     ll_scopes: Scope,
+    seccomp: Vec<SockFilter>,
+    seccomp_flags: InstallFlags,
 }
 
 impl Plan {
@@ -863,6 +981,8 @@ impl Plan {
             ll_fs: false,
             ll_net: NetRules::default(),
             ll_scopes: Scope::empty(),
+            seccomp: Vec::new(),
+            seccomp_flags: InstallFlags::empty(),
         }
     }
 
@@ -1013,6 +1133,40 @@ impl Prepared {
                 process::drop_capabilities(plan.keep_caps, plan.last_cap, plan.drop_bounding),
             )?;
         }
+        if wanted(Mechanism::Seccomp) {
+            let r = crate::seccomp::install(&plan.seccomp, plan.seccomp_flags);
+            run(Mechanism::Seccomp, r.map_err(|e| (Step::InstallSeccomp, e)))?;
+        }
         Ok(report)
     }
+}
+
+/// Seccomp features of this process, detected once: a later [`vow`] call
+/// runs under an earlier vow's filter, where detection (fork, unshare,
+/// /proc) would be a violation.
+static VOW_FEATURES: std::sync::OnceLock<Features> = std::sync::OnceLock::new();
+
+/// Pledge in one call, like exile.h's `exile_vow`: no_new_privs, then a
+/// seccomp filter for `vows` (violations kill the process).
+///
+/// It can be called again to narrow: the filters stack, so the process keeps
+/// only what every call allowed. The first call must include
+/// `seccomp_install` for a second call to be possible (exile.h defect 8: its
+/// second call died on a Landlock probe; ours makes no call outside
+/// `seccomp_install`).
+///
+/// ```no_run
+/// exile::vow("stdio rpath seccomp_install")?;
+/// // ... read configuration ...
+/// exile::vow("stdio")?;
+/// # Ok::<(), exile::Error>(())
+/// ```
+pub fn vow(vows: &str) -> Result<Report, Error> {
+    let vows: Vows = vows.parse()?;
+    let features = VOW_FEATURES.get_or_init(Features::detect);
+    Policy::empty()
+        .no_new_privs(true)
+        .vows(vows)
+        .prepare_with(features)?
+        .apply()
 }

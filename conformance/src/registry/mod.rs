@@ -3,6 +3,7 @@
 
 pub mod fs;
 pub mod net;
+pub mod vows;
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,7 @@ pub fn all() -> Vec<Probe> {
     feature_probes(&mut probes);
     fs::probes(&mut probes);
     net::probes(&mut probes);
+    vows::probes(&mut probes);
     probes
 }
 

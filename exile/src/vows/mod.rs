@@ -454,7 +454,7 @@ fn valid_names() -> String {
 
 /// A vow string that does not parse (exile.h aborts the process instead:
 /// its defect 16).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum VowParseError {
     /// The string has no vow name at all.
     #[error("no vow given; valid vows: {}", valid_names())]

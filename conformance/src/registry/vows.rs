@@ -1,0 +1,683 @@
+//! Vow probes: for every vow an allowed and a denied system call, the
+//! argument checks, the violation actions, and exile.h's defects 4–9, 15, 16
+//! (`vow::<vow>::<case>`, `vow::defect_N`).
+
+use exile::seccomp::rules::Action;
+use exile::{Policy, Vows};
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+
+use crate::probe::{apply, Ctx, Expected, Observed, Probe};
+
+fn sys(r: libc::c_long) -> Observed {
+    if r < 0 {
+        Observed::Errno(Errno::last() as i32)
+    } else {
+        Observed::Ok
+    }
+}
+
+/// Raw system call with up to 6 arguments.
+fn call(nr: libc::c_long, a: [libc::c_long; 6]) -> Observed {
+    // SAFETY: probes pass integer arguments or NULL pointers only; the
+    // kernel validates them (the point is what the filter lets through).
+    sys(unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) })
+}
+
+fn with_vows(vows: &str, op: fn() -> Observed) -> Observed {
+    let v: Vows = match vows.parse() {
+        Ok(v) => v,
+        Err(e) => return Observed::Value(format!("parse: {e}")),
+    };
+    // Probe children print nothing into the harness's output: stdout and
+    // stderr go to /dev/null (println! must still work there).
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&null);
+        // SAFETY: dup2 onto fds 1 and 2 of this probe child.
+        unsafe {
+            libc::dup2(fd, 1);
+            libc::dup2(fd, 2);
+        }
+    }
+    match apply(&Policy::new().vows(v)) {
+        Ok(_) => op(),
+        Err(o) => o,
+    }
+}
+
+fn killed(_: &Ctx) -> Expected {
+    Expected::signal(Signal::SIGSYS)
+}
+
+fn ok(_: &Ctx) -> Expected {
+    Expected::Ok
+}
+
+fn open_flags(flags: libc::c_int) -> Observed {
+    // SAFETY: a NUL-terminated literal path.
+    let fd = unsafe { libc::open(c"/etc/hostname".as_ptr(), flags | libc::O_CLOEXEC, 0o644) };
+    sys(fd as libc::c_long)
+}
+
+/// (name, vows, operation, expectation)
+type Case = (
+    &'static str,
+    &'static str,
+    fn() -> Observed,
+    fn(&Ctx) -> Expected,
+);
+
+fn cases() -> Vec<Case> {
+    vec![
+        (
+            "stdio::getpid",
+            "stdio",
+            || call(libc::SYS_getpid, [0; 6]),
+            ok,
+        ),
+        (
+            "stdio::println",
+            "stdio",
+            || {
+                println!("exile probe: stdout works under stdio");
+                Observed::Ok
+            },
+            ok,
+        ),
+        (
+            "stdio::open_denied",
+            "stdio",
+            || open_flags(libc::O_RDONLY),
+            killed,
+        ),
+        (
+            "stdio::mmap_exec_denied",
+            "stdio",
+            || {
+                call(
+                    libc::SYS_mmap,
+                    [
+                        0,
+                        4096,
+                        (libc::PROT_READ | libc::PROT_EXEC) as _,
+                        (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as _,
+                        -1,
+                        0,
+                    ],
+                )
+            },
+            killed,
+        ),
+        // Allowed by the filter; the kernel then says EBADF for fd -1.
+        (
+            "stdio::ioctl_fionread",
+            "stdio",
+            || call(libc::SYS_ioctl, [-1, libc::FIONREAD as _, 0, 0, 0, 0]),
+            |_| Expected::errno(Errno::EBADF),
+        ),
+        (
+            "stdio::ioctl_tiocsti_denied",
+            "stdio",
+            || call(libc::SYS_ioctl, [0, libc::TIOCSTI as _, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "stdio::kill_self",
+            "stdio",
+            || call(libc::SYS_kill, [std::process::id() as _, 0, 0, 0, 0, 0]),
+            ok,
+        ),
+        (
+            "stdio::kill_other_denied",
+            "stdio",
+            || call(libc::SYS_kill, [1, 0, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "stdio::fcntl_setlk_denied",
+            "stdio",
+            || call(libc::SYS_fcntl, [0, libc::F_SETLK as _, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "stdio::prctl_seccomp_denied",
+            "stdio",
+            || call(libc::SYS_prctl, [libc::PR_SET_SECCOMP as _, 0, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "rpath::open_read",
+            "stdio rpath",
+            || open_flags(libc::O_RDONLY),
+            ok,
+        ),
+        (
+            "rpath::open_write_denied",
+            "stdio rpath",
+            || open_flags(libc::O_WRONLY),
+            killed,
+        ),
+        (
+            "wpath::open_write",
+            "stdio wpath",
+            || {
+                // SAFETY: a NUL-terminated literal path.
+                sys(
+                    unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) }
+                        as _,
+                )
+            },
+            ok,
+        ),
+        (
+            "wpath::open_read_denied",
+            "stdio wpath",
+            || open_flags(libc::O_RDONLY),
+            killed,
+        ),
+        (
+            "cpath::mkdir",
+            "stdio cpath",
+            || {
+                call(
+                    libc::SYS_mkdir,
+                    [c"/nonexistent-exile/x".as_ptr() as _, 0o755, 0, 0, 0, 0],
+                )
+            },
+            |_| Expected::errno(Errno::ENOENT),
+        ),
+        (
+            "cpath::mkdir_denied",
+            "stdio rpath",
+            || {
+                call(
+                    libc::SYS_mkdir,
+                    [c"/nonexistent-exile/x".as_ptr() as _, 0o755, 0, 0, 0, 0],
+                )
+            },
+            killed,
+        ),
+        (
+            "dpath::mknod",
+            "stdio dpath",
+            || {
+                call(
+                    libc::SYS_mknod,
+                    [c"/nonexistent-exile/x".as_ptr() as _, 0o644, 0, 0, 0, 0],
+                )
+            },
+            |_| Expected::errno(Errno::ENOENT),
+        ),
+        (
+            "dpath::mknod_denied",
+            "stdio cpath",
+            || {
+                call(
+                    libc::SYS_mknod,
+                    [c"/nonexistent-exile/x".as_ptr() as _, 0o644, 0, 0, 0, 0],
+                )
+            },
+            killed,
+        ),
+        (
+            "fattr::chmod",
+            "stdio fattr",
+            || {
+                call(
+                    libc::SYS_chmod,
+                    [c"/nonexistent-exile".as_ptr() as _, 0o644, 0, 0, 0, 0],
+                )
+            },
+            |_| Expected::errno(Errno::ENOENT),
+        ),
+        (
+            "fattr::chmod_denied",
+            "stdio",
+            || {
+                call(
+                    libc::SYS_chmod,
+                    [c"/nonexistent-exile".as_ptr() as _, 0o644, 0, 0, 0, 0],
+                )
+            },
+            killed,
+        ),
+        (
+            "chown::chown",
+            "stdio chown",
+            || {
+                call(
+                    libc::SYS_chown,
+                    [c"/nonexistent-exile".as_ptr() as _, 0, 0, 0, 0, 0],
+                )
+            },
+            |_| Expected::errno(Errno::ENOENT),
+        ),
+        (
+            "chown::chown_denied",
+            "stdio",
+            || {
+                call(
+                    libc::SYS_chown,
+                    [c"/nonexistent-exile".as_ptr() as _, 0, 0, 0, 0, 0],
+                )
+            },
+            killed,
+        ),
+        (
+            "fsnotify::inotify_init",
+            "stdio fsnotify",
+            || call(libc::SYS_inotify_init1, [0; 6]),
+            ok,
+        ),
+        (
+            "fsnotify::inotify_denied",
+            "stdio",
+            || call(libc::SYS_inotify_init1, [0; 6]),
+            killed,
+        ),
+        (
+            "inet::socket_tcp",
+            "stdio inet",
+            || {
+                call(
+                    libc::SYS_socket,
+                    [libc::AF_INET as _, libc::SOCK_STREAM as _, 0, 0, 0, 0],
+                )
+            },
+            ok,
+        ),
+        (
+            "inet::socket_unix_denied",
+            "stdio inet",
+            || {
+                call(
+                    libc::SYS_socket,
+                    [libc::AF_UNIX as _, libc::SOCK_STREAM as _, 0, 0, 0, 0],
+                )
+            },
+            killed,
+        ),
+        (
+            "inet::socket_raw_denied",
+            "stdio inet",
+            || {
+                call(
+                    libc::SYS_socket,
+                    [libc::AF_INET as _, libc::SOCK_RAW as _, 0, 0, 0, 0],
+                )
+            },
+            killed,
+        ),
+        (
+            "unix::socket",
+            "stdio unix",
+            || {
+                call(
+                    libc::SYS_socket,
+                    [libc::AF_UNIX as _, libc::SOCK_STREAM as _, 0, 0, 0, 0],
+                )
+            },
+            ok,
+        ),
+        (
+            "unix::socket_inet_denied",
+            "stdio unix",
+            || {
+                call(
+                    libc::SYS_socket,
+                    [libc::AF_INET as _, libc::SOCK_STREAM as _, 0, 0, 0, 0],
+                )
+            },
+            killed,
+        ),
+        (
+            "exec::execve",
+            "stdio exec",
+            || call(libc::SYS_execve, [0, 0, 0, 0, 0, 0]),
+            |_| Expected::errno(Errno::EFAULT),
+        ),
+        (
+            "exec::execve_denied",
+            "stdio",
+            || call(libc::SYS_execve, [0, 0, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "prot_exec::mmap_exec",
+            "stdio prot_exec",
+            || {
+                call(
+                    libc::SYS_mmap,
+                    [
+                        0,
+                        4096,
+                        (libc::PROT_READ | libc::PROT_EXEC) as _,
+                        (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as _,
+                        -1,
+                        0,
+                    ],
+                )
+            },
+            ok,
+        ),
+        (
+            "clone::fork",
+            "stdio clone",
+            || {
+                let r = call(libc::SYS_fork, [0; 6]);
+                if matches!(r, Observed::Ok) {
+                    // SAFETY: in the parent this reaps; the child (getpid fails the check) exits.
+                    unsafe {
+                        let mut st = 0;
+                        if libc::wait(&mut st) < 0 {
+                            libc::_exit(0);
+                        }
+                    }
+                }
+                r
+            },
+            ok,
+        ),
+        (
+            "clone::fork_denied",
+            "stdio",
+            || call(libc::SYS_fork, [0; 6]),
+            killed,
+        ),
+        (
+            "thread::spawn",
+            "stdio thread",
+            || match std::thread::spawn(|| 7).join() {
+                Ok(7) => Observed::Ok,
+                _ => Observed::Value("join failed".into()),
+            },
+            ok,
+        ),
+        (
+            "thread::clone3_enosys",
+            "stdio thread",
+            || call(libc::SYS_clone3, [0, 0, 0, 0, 0, 0]),
+            |_| Expected::errno(Errno::ENOSYS),
+        ),
+        (
+            "proc::setpgid",
+            "stdio proc",
+            || call(libc::SYS_setpgid, [0, 0, 0, 0, 0, 0]),
+            ok,
+        ),
+        (
+            "proc::setpgid_denied",
+            "stdio",
+            || call(libc::SYS_setpgid, [0, 0, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "id::setuid",
+            "stdio id",
+            || {
+                call(
+                    libc::SYS_setuid,
+                    [nix::unistd::getuid().as_raw() as _, 0, 0, 0, 0, 0],
+                )
+            },
+            ok,
+        ),
+        (
+            "id::setuid_denied",
+            "stdio",
+            || call(libc::SYS_setuid, [0, 0, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "sched::getscheduler",
+            "stdio sched",
+            || call(libc::SYS_sched_getscheduler, [0; 6]),
+            ok,
+        ),
+        (
+            "sched::getscheduler_denied",
+            "stdio",
+            || call(libc::SYS_sched_getscheduler, [0; 6]),
+            killed,
+        ),
+        (
+            "shm::shmget",
+            "stdio shm",
+            || {
+                call(
+                    libc::SYS_shmget,
+                    [libc::IPC_PRIVATE as _, 4096, 0o600, 0, 0, 0],
+                )
+            },
+            ok,
+        ),
+        (
+            "shm::shmget_denied",
+            "stdio",
+            || {
+                call(
+                    libc::SYS_shmget,
+                    [libc::IPC_PRIVATE as _, 4096, 0o600, 0, 0, 0],
+                )
+            },
+            killed,
+        ),
+        (
+            "prctl::set_dumpable",
+            "stdio prctl",
+            || call(libc::SYS_prctl, [libc::PR_SET_DUMPABLE as _, 0, 0, 0, 0, 0]),
+            ok,
+        ),
+        (
+            "ioctl::tiocsti_denied",
+            "stdio ioctl",
+            || call(libc::SYS_ioctl, [0, libc::TIOCSTI as _, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "settime::settimeofday_denied",
+            "stdio",
+            || call(libc::SYS_settimeofday, [0; 6]),
+            killed,
+        ),
+        (
+            "error::eacces",
+            "stdio error",
+            || open_flags(libc::O_RDONLY),
+            |_| Expected::errno(Errno::EACCES),
+        ),
+        (
+            "escape::io_uring_setup",
+            "stdio rpath wpath cpath inet unix thread proc exec prot_exec ioctl prctl",
+            || call(libc::SYS_io_uring_setup, [1, 0, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "escape::unshare",
+            "stdio rpath wpath cpath inet unix thread proc exec prot_exec ioctl prctl",
+            || call(libc::SYS_unshare, [libc::CLONE_NEWUSER as _, 0, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "escape::ptrace",
+            "stdio rpath wpath cpath inet unix thread proc exec prot_exec ioctl prctl",
+            || call(libc::SYS_ptrace, [0; 6]),
+            killed,
+        ),
+        (
+            "escape::x32_getpid",
+            "stdio",
+            || call(libc::SYS_getpid | 0x4000_0000, [0; 6]),
+            killed,
+        ),
+        // exile.h defects.
+        (
+            "defect_4_ioctl_vow_allows_tcgets",
+            "stdio ioctl",
+            || call(libc::SYS_ioctl, [-1, libc::TCGETS as _, 0, 0, 0, 0]),
+            |_| Expected::errno(Errno::EBADF),
+        ),
+        (
+            "defect_5_o_directory_under_rpath",
+            "stdio rpath",
+            || {
+                // SAFETY: a NUL-terminated literal path.
+                sys(unsafe {
+                    libc::open(
+                        c"/etc".as_ptr(),
+                        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                    )
+                } as _)
+            },
+            ok,
+        ),
+        (
+            "defect_6_tcp_nodelay_allowed",
+            "stdio inet",
+            || {
+                // SAFETY: plain socket + setsockopt with a valid int pointer.
+                unsafe {
+                    let s = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+                    let one: libc::c_int = 1;
+                    sys(libc::setsockopt(
+                        s,
+                        libc::IPPROTO_TCP,
+                        libc::TCP_NODELAY,
+                        (&one as *const libc::c_int).cast(),
+                        4,
+                    ) as _)
+                }
+            },
+            ok,
+        ),
+        (
+            "defect_6_so_debug_denied",
+            "stdio inet",
+            || {
+                // SAFETY: plain socket + setsockopt with a valid int pointer.
+                unsafe {
+                    let s = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+                    let one: libc::c_int = 1;
+                    sys(libc::setsockopt(
+                        s,
+                        libc::SOL_SOCKET,
+                        libc::SO_DEBUG,
+                        (&one as *const libc::c_int).cast(),
+                        4,
+                    ) as _)
+                }
+            },
+            killed,
+        ),
+        (
+            "defect_7_clone_newuser_denied",
+            "stdio clone thread",
+            || {
+                call(
+                    libc::SYS_clone,
+                    [(libc::CLONE_NEWUSER | libc::SIGCHLD) as _, 0, 0, 0, 0, 0],
+                )
+            },
+            killed,
+        ),
+        (
+            "defect_9_stdio_println",
+            "stdio",
+            || {
+                println!("exile: println under stdio alone");
+                eprintln!("exile: eprintln under stdio alone");
+                Observed::Ok
+            },
+            ok,
+        ),
+    ]
+}
+
+/// All vow probes.
+pub fn probes(p: &mut Vec<Probe>) {
+    for (name, vows, op, expect) in cases() {
+        p.push(Probe::new(
+            format!("vow::{name}"),
+            move |_| with_vows(vows, op),
+            expect,
+        ));
+    }
+    // exile.h defect 8: a second vow() call narrows and does not die.
+    p.push(Probe::new(
+        "vow::defect_8_second_vow_narrows",
+        |_| {
+            if let Err(e) = exile::vow("stdio rpath seccomp_install") {
+                return Observed::Value(format!("first: {e}"));
+            }
+            if let Err(e) = exile::vow("stdio") {
+                return Observed::Value(format!("second: {e}"));
+            }
+            // rpath is gone now.
+            open_flags(libc::O_RDONLY)
+        },
+        killed,
+    ));
+    // exile.h defect 15: a thread started before apply is filtered too (TSYNC).
+    p.push(Probe::new(
+        "vow::defect_15_tsync_filters_existing_thread",
+        |_| {
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let t = std::thread::spawn(move || {
+                let _ = rx.recv();
+                call(libc::SYS_setpgid, [0; 6])
+            });
+            if let Err(o) = apply(&Policy::new().vows("stdio thread".parse().expect("vows"))) {
+                return o;
+            }
+            let _ = tx.send(());
+            t.join()
+                .unwrap_or(Observed::Value("thread panicked".into()))
+        },
+        |ctx| {
+            if ctx.features.tsync {
+                Expected::signal(Signal::SIGSYS)
+            } else {
+                Expected::Skip("no TSYNC on this kernel".into())
+            }
+        },
+    ));
+    // exile.h defect 16: an unknown vow is a typed error, not abort().
+    p.push(Probe::new(
+        "vow::defect_16_unknown_vow_is_an_error",
+        |_| match "stdio frobnicate".parse::<Vows>() {
+            Ok(_) => Observed::Ok,
+            Err(e) => Observed::Value(
+                if e.to_string().contains("frobnicate") {
+                    "error names it"
+                } else {
+                    "error"
+                }
+                .into(),
+            ),
+        },
+        |_| Expected::value("error names it"),
+    ));
+    // Violation actions.
+    for (name, action, expect) in [
+        (
+            "errno",
+            Action::Errno(Errno::EPERM as u16),
+            Expected::errno(Errno::EPERM),
+        ),
+        ("log", Action::Log, Expected::Ok),
+        ("trap", Action::Trap, Expected::signal(Signal::SIGSYS)),
+    ] {
+        p.push(Probe::new(
+            format!("vow::action::{name}"),
+            move |_| match apply(
+                &Policy::new()
+                    .vows("stdio".parse().expect("vows"))
+                    .violation(action),
+            ) {
+                Ok(_) => call(libc::SYS_setpgid, [0; 6]),
+                Err(o) => o,
+            },
+            move |_| expect.clone(),
+        ));
+    }
+}
