@@ -146,7 +146,6 @@ mod command;
 mod frame;
 mod os;
 mod parent;
-mod syscalls;
 
 pub use child::{Input, Output};
 pub use command::CommandExt;
@@ -558,10 +557,13 @@ pub struct Syscall {
     pub name: Option<&'static str>,
 }
 
+/// `AUDIT_ARCH_*` of the architecture exile is built for.
+const NATIVE_AUDIT_ARCH: u32 = crate::seccomp::rules::Arch::native().audit_arch();
+
 impl Syscall {
     fn new(nr: u32, arch: u32) -> Syscall {
-        let name = if arch == syscalls::NATIVE_AUDIT_ARCH {
-            syscalls::name(nr)
+        let name = if arch == NATIVE_AUDIT_ARCH {
+            crate::seccomp::syscalls::name(nr)
         } else {
             None
         };
@@ -573,7 +575,7 @@ impl fmt::Display for Syscall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.name {
             Some(name) => write!(f, "{name} (nr {})", self.nr),
-            None if self.arch == syscalls::NATIVE_AUDIT_ARCH => {
+            None if self.arch == NATIVE_AUDIT_ARCH => {
                 write!(f, "system call nr {}", self.nr)
             }
             None => write!(
