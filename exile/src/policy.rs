@@ -758,6 +758,7 @@ impl Policy {
             // The mount-namespace fallback.
             let fallback = FallbackPlan::prepare(&rules, self.chdir.as_deref())?;
             let mut extra = Fs::empty();
+            let mut first_excess = None;
             for (i, excess) in fallback.excess() {
                 if excess.is_empty() {
                     continue;
@@ -772,13 +773,13 @@ impl Policy {
                     });
                 }
                 extra |= excess;
-                let _ = RuleIndex(i);
+                first_excess.get_or_insert(i);
             }
-            if !extra.is_empty() {
+            if let Some(first) = first_excess {
                 plan.partial[Mechanism::Filesystem.index()] = Some(Status::Partial {
                     missing: Missing::FsRights(extra),
                     reason: Reason::FallbackGrantsMore {
-                        path_hint: RuleIndex(0),
+                        path_hint: RuleIndex(first),
                         extra,
                     },
                 });
