@@ -370,6 +370,53 @@ fn cases() -> Vec<RightCase> {
             denied: |_, _| errno(Errno::EACCES),
         },
         RightCase {
+            right: "ioctl_dev",
+            allow: |b| {
+                if b == Backend::Landlock {
+                    Fs::READ_FILE | Fs::WRITE_FILE | Fs::IOCTL_DEV
+                } else {
+                    Fs::READ_FILE | Fs::WRITE_FILE | Fs::TRUNCATE | Fs::IOCTL_DEV
+                }
+            },
+            deny: |_| Fs::READ_FILE | Fs::WRITE_FILE,
+            rule_dir: |_| PathBuf::from("/dev/null"),
+            op: |_| {
+                // TCGETS on /dev/null: ENOTTY from the driver when the ioctl
+                // gets through, EACCES when Landlock stops it.
+                match nix::fcntl::open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())
+                {
+                    Err(e) => Observed::Errno(e as i32),
+                    Ok(fd) => {
+                        let mut t = std::mem::MaybeUninit::<libc::termios>::uninit();
+                        // SAFETY: TCGETS writes one termios into `t`.
+                        let r = unsafe {
+                            libc::ioctl(
+                                std::os::fd::AsRawFd::as_raw_fd(&fd),
+                                libc::TCGETS,
+                                t.as_mut_ptr(),
+                            )
+                        };
+                        errno_of(if r < 0 { Err(Errno::last()) } else { Ok(()) })
+                    }
+                }
+            },
+            extra: no_extra,
+            allowed: |b, f| match b {
+                Backend::Landlock if f.landlock.abi < 5 => {
+                    Expected::policy_error("unavailable:filesystem")
+                }
+                _ => errno(Errno::ENOTTY),
+            },
+            denied: |b, f| match b {
+                Backend::Landlock if f.landlock.abi >= 5 => errno(Errno::EACCES),
+                // Not restrictable before ABI 5 (reported as unrestricted).
+                Backend::Landlock => errno(Errno::ENOTTY),
+                // The fallback cannot express read+write on a device without
+                // ioctl: the Hard policy is refused.
+                Backend::Fallback => Expected::policy_error("path"),
+            },
+        },
+        RightCase {
             right: "refer",
             allow: |b| {
                 if b == Backend::Landlock {
