@@ -510,6 +510,192 @@ fn cases() -> Vec<Case> {
             || call(libc::SYS_getpid | 0x4000_0000, [0; 6]),
             killed,
         ),
+        (
+            "tmppath::unlink",
+            "stdio tmppath",
+            || {
+                call(
+                    libc::SYS_unlink,
+                    [c"/nonexistent-exile".as_ptr() as _, 0, 0, 0, 0, 0],
+                )
+            },
+            |_| Expected::errno(Errno::ENOENT),
+        ),
+        (
+            "tmppath::unlink_denied",
+            "stdio",
+            || {
+                call(
+                    libc::SYS_unlink,
+                    [c"/nonexistent-exile".as_ptr() as _, 0, 0, 0, 0, 0],
+                )
+            },
+            killed,
+        ),
+        (
+            "tty::tiocgwinsz",
+            "stdio tty",
+            || call(libc::SYS_ioctl, [-1, libc::TIOCGWINSZ as _, 0, 0, 0, 0]),
+            |_| Expected::errno(Errno::EBADF),
+        ),
+        (
+            "tty::tiocgwinsz_denied",
+            "stdio",
+            || call(libc::SYS_ioctl, [-1, libc::TIOCGWINSZ as _, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "dns::udp_socket",
+            "stdio dns",
+            || {
+                call(
+                    libc::SYS_socket,
+                    [libc::AF_INET as _, libc::SOCK_DGRAM as _, 0, 0, 0, 0],
+                )
+            },
+            ok,
+        ),
+        (
+            "dns::bind_denied",
+            "stdio dns",
+            || call(libc::SYS_bind, [-1, 0, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "flock::fcntl_setlk",
+            "stdio flock",
+            || call(libc::SYS_fcntl, [-1, libc::F_SETLK as _, 0, 0, 0, 0]),
+            |_| Expected::errno(Errno::EBADF),
+        ),
+        (
+            "flock::flock",
+            "stdio flock",
+            || call(libc::SYS_flock, [-1, libc::LOCK_SH as _, 0, 0, 0, 0]),
+            |_| Expected::errno(Errno::EBADF),
+        ),
+        (
+            "flock::flock_denied",
+            "stdio",
+            || call(libc::SYS_flock, [-1, libc::LOCK_SH as _, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "sendfd::sendmsg",
+            "stdio sendfd",
+            || call(libc::SYS_sendmsg, [-1, 0, 0, 0, 0, 0]),
+            |_| Expected::errno(Errno::EBADF),
+        ),
+        (
+            "recvfd::recvmsg",
+            "stdio recvfd",
+            || call(libc::SYS_recvmsg, [-1, 0, 0, 0, 0, 0]),
+            |_| Expected::errno(Errno::EBADF),
+        ),
+        (
+            "sendfd::socket_denied",
+            "stdio sendfd recvfd",
+            || {
+                call(
+                    libc::SYS_socket,
+                    [libc::AF_UNIX as _, libc::SOCK_STREAM as _, 0, 0, 0, 0],
+                )
+            },
+            killed,
+        ),
+        (
+            "vminfo::getcpu",
+            "stdio vminfo",
+            || call(libc::SYS_getcpu, [0; 6]),
+            ok,
+        ),
+        // vminfo's calls are all in stdio too (see the vow's docs): no denied case.
+        (
+            "vminfo::sysinfo",
+            "stdio vminfo",
+            || {
+                let mut info = std::mem::MaybeUninit::<libc::sysinfo>::uninit();
+                call(libc::SYS_sysinfo, [info.as_mut_ptr() as _, 0, 0, 0, 0, 0])
+            },
+            ok,
+        ),
+        (
+            "unveil::landlock_abi",
+            "stdio unveil",
+            || call(libc::SYS_landlock_create_ruleset, [0, 0, 1, 0, 0, 0]),
+            |ctx| {
+                if ctx.features.landlock.abi > 0 {
+                    Expected::Ok
+                } else {
+                    Expected::Skip("no Landlock".into())
+                }
+            },
+        ),
+        (
+            "unveil::restrict_self_denied",
+            "stdio",
+            || call(libc::SYS_landlock_restrict_self, [-1, 0, 0, 0, 0, 0]),
+            killed,
+        ),
+        (
+            "mcast::ip_add_membership",
+            "stdio inet mcast",
+            || {
+                // SAFETY: socket, then setsockopt with a NULL value (the kernel says EFAULT/EINVAL if it gets through).
+                unsafe {
+                    let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+                    sys(libc::setsockopt(
+                        s,
+                        libc::IPPROTO_IP,
+                        libc::IP_ADD_MEMBERSHIP,
+                        std::ptr::null(),
+                        0,
+                    ) as _)
+                }
+            },
+            |_| Expected::errno(Errno::EINVAL),
+        ),
+        (
+            "mcast::ip_add_membership_denied",
+            "stdio inet",
+            || {
+                // SAFETY: as above.
+                unsafe {
+                    let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+                    sys(libc::setsockopt(
+                        s,
+                        libc::IPPROTO_IP,
+                        libc::IP_ADD_MEMBERSHIP,
+                        std::ptr::null(),
+                        0,
+                    ) as _)
+                }
+            },
+            killed,
+        ),
+        (
+            "seccomp_install::prctl_set_seccomp",
+            "stdio seccomp_install",
+            || call(libc::SYS_prctl, [libc::PR_SET_SECCOMP as _, 2, 0, 0, 0, 0]),
+            |_| Expected::errno(Errno::EFAULT),
+        ),
+        (
+            "settime::clock_settime",
+            "stdio settime",
+            || {
+                call(
+                    libc::SYS_clock_settime,
+                    [libc::CLOCK_REALTIME as _, 0, 0, 0, 0, 0],
+                )
+            },
+            |_| Expected::errno(Errno::EFAULT),
+        ),
+        (
+            "prctl::set_seccomp_allowed",
+            "stdio prctl",
+            || call(libc::SYS_prctl, [libc::PR_SET_SECCOMP as _, 2, 0, 0, 0, 0]),
+            |_| Expected::errno(Errno::EFAULT),
+        ),
+        ("escape::int80_i386_getpid", "stdio", int80_getpid, killed),
         // exile.h defects.
         (
             "defect_4_ioctl_vow_allows_tcgets",
@@ -591,6 +777,26 @@ fn cases() -> Vec<Case> {
             ok,
         ),
     ]
+}
+
+/// getpid through the i386 compat entry (`int 0x80`, nr 20): a foreign
+/// architecture for the filter.
+fn int80_getpid() -> Observed {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut ret: i64 = 20;
+        // SAFETY: i386 getpid takes no arguments and touches no memory.
+        unsafe { std::arch::asm!("int 0x80", inlateout("rax") ret, options(nostack)) };
+        if ret < 0 {
+            Observed::Errno(-ret as i32)
+        } else {
+            Observed::Ok
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Observed::Value("not x86_64".into())
+    }
 }
 
 /// All vow probes.
