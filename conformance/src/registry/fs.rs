@@ -88,9 +88,17 @@ fn dirs() -> Result<Dirs, Observed> {
     };
     write(dirs.r.join("file"))?;
     write(dirs.w.join("file"))?;
+    // /bin/true where it exists; in a VM's initramfs this very (static)
+    // binary, which exits 0 at once when started as `.../true`.
     let exe = dirs.x.join("true");
-    std::fs::copy("/bin/true", &exe)
-        .map_err(|e| Observed::Value(format!("fixture copy /bin/true: {e}")))?;
+    let source = if Path::new("/bin/true").exists() {
+        PathBuf::from("/bin/true")
+    } else {
+        std::env::current_exe()
+            .map_err(|e| Observed::Value(format!("fixture: current_exe: {e}")))?
+    };
+    std::fs::copy(&source, &exe)
+        .map_err(|e| Observed::Value(format!("fixture copy {}: {e}", source.display())))?;
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| Observed::Value(format!("fixture chmod: {e}")))?;
     Ok(dirs)
@@ -495,9 +503,16 @@ pub fn probes(p: &mut Vec<Probe>) {
         let b = backend.name();
         p.push(Probe::new(
             format!("fs::{b}::no_fs::open_denied"),
-            move |_| match apply(&backend.policy().no_fs()) {
-                Ok(_) => open(Path::new("/etc/passwd"), OFlag::O_RDONLY),
-                Err(o) => o,
+            move |_| {
+                // A file that exists everywhere (also in a VM's initramfs).
+                let d = match dirs() {
+                    Ok(d) => d,
+                    Err(o) => return o,
+                };
+                match apply(&backend.policy().no_fs()) {
+                    Ok(_) => open(&d.r.join("file"), OFlag::O_RDONLY),
+                    Err(o) => o,
+                }
             },
             move |ctx| {
                 backend.unavailable(ctx).unwrap_or(match backend {
