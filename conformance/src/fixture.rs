@@ -35,3 +35,11 @@ pub fn cleanup() {
         let _ = std::fs::remove_dir_all(root);
     }
 }
+
+/// Remove the private directory of a finished probe child (its sandbox
+/// kept it from cleaning up itself; in a VM /tmp is a small tmpfs).
+pub fn remove_for(pid: i32) {
+    if let Some(root) = ROOT.get() {
+        let _ = std::fs::remove_dir_all(root.join(pid.to_string()));
+    }
+}

@@ -313,9 +313,11 @@ where
                 Err(()) => {
                     let _ = kill(child, Signal::SIGKILL);
                     let _ = wait(child);
+                    crate::fixture::remove_for(child.as_raw());
                     return Err(Observed::Timeout);
                 }
             };
+            crate::fixture::remove_for(child.as_raw());
             let bytes = out.unwrap_or_default();
             match status {
                 WaitStatus::Signaled(_, sig, _) => Err(Observed::Signal(sig as i32)),
