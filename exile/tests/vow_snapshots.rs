@@ -43,8 +43,15 @@ fn worst_case_instructions_for_unchecked_syscalls() {
     let linear = stats(&compile_linear(&spec).unwrap(), &spec).unwrap();
     println!("ours:   {ours:?}");
     println!("linear: {linear:?}");
-    assert!(ours.worst_allowed <= 24, "worst allowed path {} > 24", ours.worst_allowed);
+    assert!(
+        ours.worst_allowed <= 24,
+        "worst allowed path {} > 24",
+        ours.worst_allowed
+    );
     assert!(ours.worst <= 24, "worst constant path {} > 24", ours.worst);
-    assert!(ours.allowed_paths_constant, "an allowed path loads arguments");
+    assert!(
+        ours.allowed_paths_constant,
+        "an allowed path loads arguments"
+    );
     assert!(ours.mean_allowed < linear.mean_allowed);
 }
