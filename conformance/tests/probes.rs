@@ -2,7 +2,13 @@
 //! (filtering, `--list`, `--ignored` work as in libtest).
 
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
+    let mut args = libtest_mimic::Arguments::from_args();
+    // Probes fork; a child forked while another test thread holds a lock
+    // (std's stdout lock, which libtest-mimic takes to print results) would
+    // deadlock on its first println!. One thread unless asked otherwise.
+    if args.test_threads.is_none() {
+        args.test_threads = Some(1);
+    }
     let contexts = match exile_conformance::harness::contexts() {
         Ok(c) => c,
         Err(e) => {
