@@ -416,15 +416,15 @@ impl Policy {
 
         // Filesystem and network: decide the backends first, since the
         // fallbacks need namespaces.
-        let fs = self.prepare_fs(features, &mut plan)?;
+        let net_via_ns =
+            self.no_network && (features.cap_sys_admin || features.user_namespaces.is_ok());
+        let fs = self.prepare_fs(features, &mut plan, self.no_network && !net_via_ns)?;
         let mut extra_ns = Namespaces::empty();
         let mut extra_for = Vec::new();
         if fs.fallback {
             extra_ns |= Namespaces::MOUNT;
             extra_for.push((Namespaces::MOUNT, Mechanism::Filesystem));
         }
-        let net_via_ns =
-            self.no_network && (features.cap_sys_admin || features.user_namespaces.is_ok());
         if net_via_ns {
             extra_ns |= Namespaces::NETWORK;
             extra_for.push((Namespaces::NETWORK, Mechanism::Network));
@@ -549,7 +549,7 @@ impl Policy {
                     .set_via(Mechanism::Network, Via::NetworkNamespace);
                 plan.want(Mechanism::Network, level);
             } else if !net_via_ns {
-                self.prepare_network_landlock(features, &mut plan, level)?;
+                // Decided (and built into the Landlock ruleset) by prepare_fs.
             } else {
                 let reason = user_block.map_or(
                     Reason::NeedsCapability(CapabilityName::SysAdmin),
@@ -691,7 +691,15 @@ impl Policy {
     }
 
     /// Validate path rules and choose Landlock or the fallback.
-    fn prepare_fs(&self, features: &Features, plan: &mut Plan) -> Result<FsDecision, Error> {
+    ///
+    /// `no_network_landlock`: `no_network` goes through Landlock TCP/UDP
+    /// denial (no namespace possible), so the one ruleset includes it.
+    fn prepare_fs(
+        &self,
+        features: &Features,
+        plan: &mut Plan,
+        no_network_landlock: bool,
+    ) -> Result<FsDecision, Error> {
         let wants_fs = self.no_fs || !self.paths.is_empty();
         let wants_ll_only = !self.net.tcp_bind.is_empty()
             || !self.net.tcp_connect.is_empty()
@@ -815,10 +823,18 @@ impl Policy {
                 scopes = Scope::empty();
             }
         }
+        if no_network_landlock {
+            let level = self.level_of(Mechanism::Network);
+            if let Some((tcp, udp)) = self.prepare_network_landlock(features, plan, level)? {
+                net.restrict_tcp = tcp;
+                net.restrict_udp = udp;
+            }
+        }
         plan.ll_fs = wants_fs && use_landlock;
         plan.ll_net = net;
         plan.ll_scopes = scopes;
         if plan.ll_fs
+            || plan.ll_net.restrict_tcp
             || !plan.ll_net.tcp_bind.is_empty()
             || !plan.ll_net.tcp_connect.is_empty()
             || !scopes.is_empty()
@@ -835,12 +851,14 @@ impl Policy {
     }
 
     /// `no_network` without namespaces: Landlock TCP (and UDP) denial.
+    /// Returns what to restrict (TCP, UDP), or `None` when Landlock cannot
+    /// (best effort; the report says why).
     fn prepare_network_landlock(
         &self,
         features: &Features,
         plan: &mut Plan,
         level: Requirement,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<(bool, bool)>, Error> {
         let abi = features.landlock.abi;
         let (tcp, udp) = landlock::net_support(abi);
         if !tcp {
@@ -848,7 +866,9 @@ impl Policy {
                 Err(block) => Reason::UserNamespaces(block),
                 Ok(()) => landlock_reason(features, 4),
             };
-            return plan.unavailable(Mechanism::Network, reason, level);
+            return plan
+                .unavailable(Mechanism::Network, reason, level)
+                .map(|()| None);
         }
         if !udp {
             let reason = landlock_reason(features, 10);
@@ -867,25 +887,10 @@ impl Policy {
                 }
             }
         }
-        plan.ll_net.restrict_tcp = true;
-        plan.ll_net.restrict_udp = udp;
         plan.template
             .set_via(Mechanism::Network, Via::Landlock { abi });
         plan.want(Mechanism::Network, level);
-        let rules: Vec<fs::PathRule> = Vec::new();
-        let (ll_fs, net, scopes) = (plan.ll_fs, plan.ll_net.clone(), plan.ll_scopes);
-        if ll_fs {
-            // Rebuild with the path rules included.
-            let rules = self
-                .paths
-                .iter()
-                .map(|(path, rights)| fs::open_rule(path, *rights))
-                .collect::<Result<Vec<_>, _>>()?;
-            plan.landlock = Some(LandlockPlan::prepare(&rules, true, &net, scopes, abi)?);
-        } else {
-            plan.landlock = Some(LandlockPlan::prepare(&rules, false, &net, scopes, abi)?);
-        }
-        Ok(())
+        Ok(Some((true, udp)))
     }
 }
 
