@@ -13,6 +13,7 @@
 //! assert!(p.hides(libc::SYS_landlock_create_ruleset));
 //! assert!(p.hides(libc::SYS_close_range));
 //! assert!(!p.hides(libc::SYS_statx)); // 4.11
+//! assert!(!p.hides(libc::SYS_rseq)); // 4.18, but glibc registered it already
 //! assert!("2.6".parse::<Persona>().is_err());
 //! ```
 
@@ -100,14 +101,20 @@ impl fmt::Display for Persona {
 
 impl Persona {
     /// Whether this persona makes system call `nr` fail with ENOSYS.
+    ///
+    /// `rseq` (4.18) is never hidden: glibc registered it when the process
+    /// started, before any persona, and aborts a new thread whose
+    /// registration fails ("rseq registration failed") — a process started
+    /// on a real old kernel would not have registered at all. Nothing in
+    /// exile depends on rseq.
     pub fn hides(&self, nr: i64) -> bool {
-        nr >= self.first_missing_nr
+        nr >= self.first_missing_nr && nr != libc::SYS_rseq
     }
 
     /// The persona's filters, in installation order.
     fn programs(&self) -> Result<Vec<BpfProgram>, String> {
         let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-        for nr in self.first_missing_nr..=LAST_NR {
+        for nr in (self.first_missing_nr..=LAST_NR).filter(|&nr| self.hides(nr)) {
             rules.insert(nr, vec![]);
         }
         let enosys = SeccompFilter::new(

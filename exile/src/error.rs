@@ -62,6 +62,8 @@ pub enum Step {
     Capset,
     /// Installing the seccomp filter.
     InstallSeccomp,
+    /// `rt_sigaction(SIGSYS)`: exile's report handler for the trap action.
+    InstallTrapHandler,
     /// Mounting the private tmpfs that becomes the new root (fallback).
     MountTmpfs,
     /// Creating a mount point inside the new root (fallback).
@@ -103,6 +105,7 @@ impl fmt::Display for Step {
             Step::ClearAmbient => "prctl(PR_CAP_AMBIENT_CLEAR_ALL)",
             Step::Capset => "capset()",
             Step::InstallSeccomp => "installing the seccomp filter",
+            Step::InstallTrapHandler => "installing the SIGSYS handler of the trap action",
             Step::MountTmpfs => "mounting the tmpfs of the new root",
             Step::MakeMountPoint => "creating a mount point in the new root",
             Step::BindMount => "bind-mounting an allowed path",

@@ -18,9 +18,9 @@ use crate::fs::{self, Fs, NetRules, Scope};
 use crate::ns::{self, MapLine, Namespaces};
 use crate::process::{self, Capability, Resource};
 use crate::report::{Mechanism, Missing, Report, Status, Via};
-use crate::seccomp::bpf::SockFilter;
+use crate::seccomp::bpf::{self, SockFilter};
 use crate::seccomp::compiler;
-use crate::seccomp::rules::{Action, FilterSpec, Rule};
+use crate::seccomp::rules::{ret, Action, FilterSpec, Rule};
 use crate::seccomp::InstallFlags;
 use crate::sys;
 use crate::vows::{self, VowOptions, Vows};
@@ -328,8 +328,31 @@ impl Policy {
 
     /// What a violation of the vows does: [`Action::KillProcess`] (default;
     /// `KillThread` on kernels before 4.14, which lack it), `Errno(e)`,
-    /// `Trap` (SIGSYS; see [`seccomp::trap`](crate::seccomp::trap) for a
-    /// handler that names the call) or `Log` (permissive: allowed, logged).
+    /// `Trap` or `Log` (permissive: allowed, logged; a Hard error on kernels
+    /// before 4.14, which lack `SECCOMP_RET_LOG`).
+    ///
+    /// With `Trap`, [`Prepared::apply`] installs exile's SIGSYS handler
+    /// ([`seccomp::trap`](crate::seccomp::trap)) just before the filter: it
+    /// writes `exile: seccomp denied system call NAME (NR)` to stderr and the
+    /// process dies of SIGSYS. A SIGSYS handler the program installed before
+    /// `apply` is kept instead (that is how [`launch`](crate::launch) reports
+    /// the trapped call to its parent). The same holds for manual rules with
+    /// the trap action. After `exec` the handler is gone (the kernel resets
+    /// it), so an exec'd program just dies of SIGSYS.
+    ///
+    /// ```no_run
+    /// use exile::seccomp::rules::Action;
+    /// use exile::Policy;
+    /// Policy::new()
+    ///     .vows("stdio".parse()?)
+    ///     .violation(Action::Trap)
+    ///     .prepare()?
+    ///     .apply()?;
+    /// // Dies of SIGSYS after printing
+    /// // "exile: seccomp denied system call socket (41)" on stderr.
+    /// let _ = std::net::UdpSocket::bind("127.0.0.1:0");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn violation(mut self, action: Action) -> Self {
         self.violation = Some(action);
         self
@@ -668,6 +691,9 @@ impl Policy {
                 }
                 plan.seccomp =
                     compiler::compile(&spec).map_err(|e| Error::Seccomp(e.to_string()))?;
+                plan.trap_handler = plan.seccomp.iter().any(|insn| {
+                    insn.code == bpf::op::RET | bpf::op::K && insn.k & ret::ACTION_FULL == ret::TRAP
+                });
                 plan.seccomp_flags = if features.tsync {
                     InstallFlags::TSYNC
                 } else {
@@ -966,6 +992,9 @@ struct Plan {
     ll_scopes: Scope,
     seccomp: Vec<SockFilter>,
     seccomp_flags: InstallFlags,
+    /// The filter can return `SECCOMP_RET_TRAP`: apply installs exile's
+    /// SIGSYS report handler unless the program has its own.
+    trap_handler: bool,
 }
 
 impl Plan {
@@ -989,6 +1018,7 @@ impl Plan {
             ll_scopes: Scope::empty(),
             seccomp: Vec::new(),
             seccomp_flags: InstallFlags::empty(),
+            trap_handler: false,
         }
     }
 
@@ -1140,8 +1170,22 @@ impl Prepared {
             )?;
         }
         if wanted(Mechanism::Seccomp) {
-            let r = crate::seccomp::install(&plan.seccomp, plan.seccomp_flags);
-            run(Mechanism::Seccomp, r.map_err(|e| (Step::InstallSeccomp, e)))?;
+            let mut r = Ok(());
+            if plan.trap_handler {
+                // A handler the program installed (launch's, or its own)
+                // is kept; otherwise exile's names the trapped call.
+                r = match sys::sigsys_is_default() {
+                    Ok(true) => crate::seccomp::trap::install_trap_handler(),
+                    Ok(false) => Ok(()),
+                    Err(e) => Err(e),
+                }
+                .map_err(|e| (Step::InstallTrapHandler, e));
+            }
+            if r.is_ok() {
+                r = crate::seccomp::install(&plan.seccomp, plan.seccomp_flags)
+                    .map_err(|e| (Step::InstallSeccomp, e));
+            }
+            run(Mechanism::Seccomp, r)?;
         }
         Ok(report)
     }

@@ -296,3 +296,13 @@ pub(crate) fn landlock_restrict_self(ruleset_fd: RawFd, flags: u32) -> SysResult
     let r = unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset_fd, flags) };
     check(r).map(|_| ())
 }
+
+/// Whether SIGSYS has its default disposition (no handler installed, not
+/// ignored): `rt_sigaction(SIGSYS, NULL, &old)`.
+pub(crate) fn sigsys_is_default() -> SysResult<bool> {
+    // SAFETY: an all-zero sigaction is a valid out-buffer.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only queries; `old` is a valid out-pointer.
+    let r = unsafe { libc::sigaction(libc::SIGSYS, std::ptr::null(), &mut old) };
+    check(r as libc::c_long).map(|_| old.sa_sigaction == libc::SIG_DFL)
+}

@@ -480,6 +480,33 @@ fn seccomp_trap_names_the_syscall() {
     });
 }
 
+/// A policy whose violation action is trap: apply keeps launch's SIGSYS
+/// handler (it does not install its own over it), so the parent learns the
+/// call's name.
+#[test]
+fn policy_trap_violation_names_the_syscall_through_launch() {
+    let _lock = serial();
+    let prepared = exile::Policy::new()
+        .vows("stdio".parse().expect("vows"))
+        .violation(exile::seccomp::rules::Action::Trap)
+        .prepare()
+        .expect("prepare");
+    quiet_and_busy(|| {
+        let r = exile::launch(&prepared, || -> i32 {
+            // SAFETY: setpgid with integer arguments (denied by stdio).
+            unsafe { libc::setpgid(0, 0) }
+        });
+        match &r {
+            Err(LaunchError::Signaled {
+                signal: libc::SIGSYS,
+                syscall: Some(call),
+                ..
+            }) => assert_eq!(call.name, Some("setpgid")),
+            other => panic!("expected SIGSYS naming setpgid, got {other:?}"),
+        }
+    });
+}
+
 #[test]
 fn a_sigsys_sent_by_kill_has_no_syscall() {
     let _lock = serial();

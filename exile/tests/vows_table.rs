@@ -1860,3 +1860,112 @@ fn each_vow_grants_exactly_the_listed_calls() {
     }
     assert_eq!(got, LISTING);
 }
+
+// ---------------------------------------------------------------------------
+// Compiled vow sets against the linear reference encoding
+
+use exile::seccomp::bpf::{self, SeccompData, SockFilter};
+use exile::seccomp::compiler::{compile, compile_linear};
+
+/// The return value of `prog` for one call, in the interpreter.
+fn ret_of(prog: &[SockFilter], arch: u32, nr: u32, argv: [u64; 6]) -> u32 {
+    bpf::run(prog, &SeccompData::new(arch, nr, argv))
+        .expect("valid program")
+        .ret
+}
+
+/// The highest system call number worth asking about (past the table).
+const MAX_NR: u32 = 520;
+
+/// Every (arch, nr, args) query: our program, the linear chain (one compare
+/// per table entry, exile.h's shape) and the rule model agree.
+fn assert_programs_agree(spec: &FilterSpec, queries: &[(u32, u32, [u64; 6])]) {
+    let ours = compile(spec).expect("compile");
+    let linear = compile_linear(spec).expect("compile_linear");
+    for &(arch, nr, argv) in queries {
+        let expected = spec.evaluate(arch, nr, &argv).to_ret();
+        let o = ret_of(&ours, arch, nr, argv);
+        let l = ret_of(&linear, arch, nr, argv);
+        assert_eq!(
+            (o, l),
+            (expected, expected),
+            "arch {arch:#x} nr {nr} args {argv:x?}: compiled {}, linear {}, model {}",
+            bpf::ret_name(o),
+            bpf::ret_name(l),
+            bpf::ret_name(expected)
+        );
+    }
+}
+
+/// Each single vow, every vow together, and exile.h's full string: every
+/// system call number 0..=MAX_NR (and its x32 and i386 twins) with the
+/// interesting arguments of [`probe_calls`].
+#[test]
+fn every_vow_compiles_to_the_linear_reference_verdicts() {
+    let native = Arch::native().audit_arch();
+    let arg_sets: Vec<[u64; 6]> = {
+        let mut sets: Vec<[u64; 6]> = probe_calls().into_iter().map(|(_, a)| a).collect();
+        sets.sort_unstable();
+        sets.dedup();
+        sets
+    };
+    let mut queries = Vec::new();
+    for nr in 0..=MAX_NR {
+        for argv in &arg_sets {
+            queries.push((native, nr, *argv));
+        }
+        queries.push((native, nr | X32_SYSCALL_BIT, [0; 6]));
+        queries.push((AUDIT_ARCH_I386, nr, [0; 6]));
+    }
+    let mut sets: Vec<Vows> = Vows::all().iter().collect();
+    sets.push(Vows::all());
+    sets.push(EXILE_H_VOWS.parse().unwrap());
+    for vows in sets {
+        assert_programs_agree(&filter_spec(vows, &opts()).unwrap(), &queries);
+    }
+}
+
+fn any_violation() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        Just(Action::KillProcess),
+        Just(Action::KillThread),
+        Just(Action::Trap),
+        Just(Action::Log),
+        (1u16..4096).prop_map(Action::Errno),
+    ]
+}
+
+/// A query: mostly native calls near the table, some foreign or x32, with
+/// random or interesting arguments.
+fn any_query() -> impl Strategy<Value = (u32, u32, [u64; 6])> {
+    let native = Arch::native().audit_arch();
+    let interesting: Vec<[u64; 6]> = probe_calls().into_iter().map(|(_, a)| a).collect();
+    let argv = prop_oneof![
+        3 => proptest::sample::select(interesting),
+        2 => any::<[u64; 6]>(),
+        // One argument set to an interesting small value, the rest zero.
+        2 => (0usize..6, prop_oneof![0u64..64, Just(u64::MAX), any::<u32>().prop_map(u64::from)])
+            .prop_map(|(i, v)| { let mut a = [0u64; 6]; a[i] = v; a }),
+    ];
+    let arch = prop_oneof![8 => Just(native), 1 => Just(AUDIT_ARCH_I386), 1 => any::<u32>()];
+    let nr = prop_oneof![8 => 0..=MAX_NR, 1 => (0..=MAX_NR).prop_map(|n| n | X32_SYSCALL_BIT), 1 => any::<u32>()];
+    (arch, nr, argv)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Random vow sets with random violation actions and errno overrides:
+    /// the optimized program, the linear reference chain and the rule
+    /// model give the same verdict on random queries.
+    #[test]
+    fn random_vow_sets_compile_to_the_linear_reference_verdicts(
+        vows in any_vows(),
+        violation in any_violation(),
+        queries in proptest::collection::vec(any_query(), 96),
+    ) {
+        let options = VowOptions { violation, ..opts() };
+        let spec = filter_spec(vows, &options).unwrap();
+        assert_programs_agree(&spec, &queries);
+    }
+}

@@ -872,7 +872,6 @@ pub fn probes(p: &mut Vec<Probe>) {
             Expected::errno(Errno::EPERM),
         ),
         ("log", Action::Log, Expected::Ok),
-        ("trap", Action::Trap, Expected::signal(Signal::SIGSYS)),
     ] {
         p.push(Probe::new(
             format!("vow::action::{name}"),
@@ -884,7 +883,88 @@ pub fn probes(p: &mut Vec<Probe>) {
                 Ok(_) => call(libc::SYS_setpgid, [0; 6]),
                 Err(o) => o,
             },
-            move |_| expect.clone(),
+            move |ctx| {
+                if action == Action::Log && !ctx.features.ret_log {
+                    // Log is permissive: without SECCOMP_RET_LOG (4.14) a
+                    // Hard policy must refuse rather than kill or allow.
+                    Expected::policy_error("unavailable:seccomp")
+                } else {
+                    expect.clone()
+                }
+            },
         ));
+    }
+    // Trap: apply installs exile's SIGSYS handler, which names the call on
+    // stderr and then dies of SIGSYS.
+    p.push(Probe::new(
+        "vow::action::trap",
+        |_| trap_report(None),
+        |_| {
+            Expected::value(format!(
+                "signal SIGSYS, stderr: exile: seccomp denied system call setpgid ({})",
+                libc::SYS_setpgid
+            ))
+        },
+    ));
+    // A SIGSYS handler the program installed before apply is kept.
+    p.push(Probe::new(
+        "vow::action::trap_keeps_own_handler",
+        |_| trap_report(Some(own_sigsys_handler)),
+        |_| Expected::value("exit 77, stderr: own handler"),
+    ));
+}
+
+extern "C" fn own_sigsys_handler(_: libc::c_int) {
+    let msg = b"own handler\n";
+    // SAFETY: write(2) and _exit(2) are async-signal-safe.
+    unsafe {
+        libc::write(2, msg.as_ptr().cast(), msg.len());
+        libc::_exit(77);
+    }
+}
+
+/// In a grandchild with stderr on a pipe: optionally install `handler` for
+/// SIGSYS, apply `stdio` with the trap action and call setpgid (denied).
+/// Returns how it ended and what it wrote to stderr.
+fn trap_report(handler: Option<extern "C" fn(libc::c_int)>) -> Observed {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let (rd, wr) = match nix::unistd::pipe() {
+        Ok(p) => p,
+        Err(e) => return Observed::Errno(e as i32),
+    };
+    // SAFETY: the probe child is single-threaded; the grandchild makes
+    // system calls only until it dies.
+    match unsafe { nix::unistd::fork() } {
+        Err(e) => Observed::Errno(e as i32),
+        Ok(nix::unistd::ForkResult::Child) => {
+            // SAFETY: dup2 of a pipe end onto stderr, then the handler (a
+            // plain function pointer) with sigaction's signal() form.
+            unsafe {
+                libc::dup2(wr.as_raw_fd(), 2);
+                if let Some(h) = handler {
+                    libc::signal(libc::SIGSYS, h as libc::sighandler_t);
+                }
+            }
+            let policy = Policy::new()
+                .vows("stdio".parse().expect("vows"))
+                .violation(Action::Trap);
+            if policy.prepare().and_then(|p| p.apply()).is_ok() {
+                call(libc::SYS_setpgid, [0; 6]);
+            }
+            // SAFETY: leave at once.
+            unsafe { libc::_exit(3) }
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            drop(wr);
+            let mut text = String::new();
+            let _ = std::fs::File::from(rd).read_to_string(&mut text);
+            let how = match nix::sys::wait::waitpid(child, None) {
+                Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => format!("signal {sig}"),
+                Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => format!("exit {code}"),
+                other => format!("{other:?}"),
+            };
+            Observed::Value(format!("{how}, stderr: {}", text.trim_end()))
+        }
     }
 }

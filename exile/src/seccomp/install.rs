@@ -113,6 +113,11 @@ pub fn install(prog: &[SockFilter], flags: InstallFlags) -> Result<(), Errno> {
 /// exile: seccomp denied system call ptrace (101)
 /// ```
 ///
+/// [`Prepared::apply`](crate::Prepared::apply) installs it in
+/// [`TrapMode::Kill`] by itself when the filter can trap and SIGSYS still
+/// has its default action; call [`install_trap_handler_with`] before
+/// `apply` to choose [`TrapMode::Return`] (apply keeps a handler it finds).
+///
 /// In [`TrapMode::Kill`] (what [`install_trap_handler`] sets) the process
 /// then dies of SIGSYS, as with `KILL_PROCESS`, so a parent sees the signal.
 /// In [`TrapMode::Return`] the denied call returns `-1` with `ENOSYS`
