@@ -148,7 +148,7 @@ mod os;
 mod parent;
 
 pub use child::{Input, Output};
-pub use command::CommandExt;
+pub use command::{CommandExt, DynamicProgram};
 
 use parent::{Core, Source};
 
