@@ -1,6 +1,7 @@
 //! Every probe, by name. Names are hierarchical: `process::…`, `caps::…`,
 //! `fds::…`, `rlimit::…`, `ns::…`, `features::…`, `fs::…`, `net::…`.
 
+pub mod escape;
 pub mod fs;
 pub mod net;
 pub mod vows;
@@ -25,6 +26,7 @@ pub fn all() -> Vec<Probe> {
     fs::probes(&mut probes);
     net::probes(&mut probes);
     vows::probes(&mut probes);
+    escape::probes(&mut probes);
     probes
 }
 
