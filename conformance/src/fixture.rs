@@ -22,8 +22,10 @@ pub fn root() -> &'static PathBuf {
 /// A fresh directory for the calling probe child (named after its pid).
 pub fn private_dir() -> std::io::Result<PathBuf> {
     let dir = root().join(std::process::id().to_string());
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
+    // Not `exists()`: see `registry::fs` on std's statx cache under personas.
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
     }
     std::fs::create_dir(&dir)?;
     Ok(dir)

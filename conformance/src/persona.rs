@@ -3,9 +3,15 @@
 //! the way the old kernel fails them, so the fallback paths of exile run —
 //! and are probed — on this machine.
 //!
-//! The filter is installed in every probe child (and in the child that
-//! detects features for the run) before anything else, so expectations,
-//! computed from the detected features, follow the emulated kernel.
+//! [`select`] installs the filter in the calling process — the suite's
+//! binary does so first thing, before any probe forks — so every probe
+//! child and the child that detects features for the run inherit it, and
+//! expectations, computed from the detected features, follow the emulated
+//! kernel. Entering it in the process (not in each child) matters: std
+//! caches per process whether `statx`, `copy_file_range` and friends work,
+//! and a child that hid them only after its parent had cached "available"
+//! got ENOSYS from `Path::exists`, `fs::copy` and `remove_dir_all` — unlike
+//! a program started on a real old kernel.
 //!
 //! ```
 //! use exile_conformance::persona::Persona;
@@ -20,6 +26,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use nix::errno::Errno;
@@ -167,11 +174,31 @@ impl Persona {
 
 static ACTIVE: OnceLock<Option<Persona>> = OnceLock::new();
 
-/// Select the persona of this run (once, before any probe forks).
+/// Whether [`select`] entered the persona in this process.
+static IN_PROCESS: AtomicBool = AtomicBool::new(false);
+
+/// Select the persona of this run (once, before any probe forks) and enter
+/// it in the calling process: from here on this process and its children
+/// see the emulated kernel. The filter cannot be removed again.
 pub fn select(persona: Option<Persona>) -> Result<(), String> {
     ACTIVE
         .set(persona)
-        .map_err(|_| "the persona of a run can only be selected once".to_owned())
+        .map_err(|_| "the persona of a run can only be selected once".to_owned())?;
+    if let Some(p) = persona {
+        p.enter()
+            .map_err(|e| format!("entering the {p} persona: {e}"))?;
+        IN_PROCESS.store(true, Ordering::SeqCst);
+    }
+    Ok(())
+}
+
+/// In a probe child: put the persona in force unless it was inherited
+/// from the process that [`select`]ed it.
+pub fn enter_in_child() -> Result<(), String> {
+    match active() {
+        Some(p) if !IN_PROCESS.load(Ordering::SeqCst) => p.enter(),
+        _ => Ok(()),
+    }
 }
 
 /// The persona of this run.

@@ -281,7 +281,7 @@ where
         Ok(ForkResult::Child) => {
             drop(rd);
             REPORT_FD.store(wr.as_raw_fd(), std::sync::atomic::Ordering::Relaxed);
-            let persona_ok = crate::persona::active().map_or(true, |p| p.enter().is_ok());
+            let persona_ok = crate::persona::enter_in_child().is_ok();
             let code = match become_identity(identity) {
                 _ if !persona_ok => 102,
                 Err(_) => 100,

@@ -344,6 +344,9 @@ pub enum Conflict {
     NeedsNoNewPrivs,
     /// `force_fallback()` with Landlock-only rules (network ports, scopes).
     FallbackWithLandlockOnlyRules,
+    /// The mount-namespace fallback enforces the path rules, but
+    /// `keep_capabilities` keeps `CAP_SYS_ADMIN`, which could undo its mounts.
+    FallbackKeepsSysAdmin,
 }
 
 impl fmt::Display for Conflict {
@@ -358,6 +361,9 @@ impl fmt::Display for Conflict {
             }
             Conflict::FallbackWithLandlockOnlyRules => {
                 "force_fallback() cannot enforce Landlock-only rules (TCP port rules, scopes)"
+            }
+            Conflict::FallbackKeepsSysAdmin => {
+                "the path rules are enforced by the mount-namespace fallback, which CAP_SYS_ADMIN could undo (remount, unmount), but keep_capabilities keeps CAP_SYS_ADMIN"
             }
         })
     }

@@ -263,6 +263,14 @@ impl Policy {
 
     /// Enforce path rules with the mount-namespace fallback even where
     /// Landlock works (exile.h's `mount_path_policies_to_chroot`).
+    ///
+    /// Whenever the fallback enforces the rules (forced, or because the
+    /// kernel lacks Landlock), apply also drops `CAP_SYS_ADMIN` (bounding,
+    /// effective, permitted, inheritable; the ambient set is cleared), which
+    /// could otherwise remount an allowed path read-write or unmount it; the
+    /// report lists capabilities as added for the filesystem. Keeping
+    /// `CAP_SYS_ADMIN` with [`keep_capabilities`](Policy::keep_capabilities)
+    /// is then a [`Conflict`](crate::error::Conflict::FallbackKeepsSysAdmin).
     pub fn force_fallback(mut self) -> Self {
         self.force_fallback = true;
         self
@@ -425,7 +433,15 @@ impl Policy {
                 list.push(fd);
             }
             plan.keep_fds = list;
-            if features.close_range || Path::new("/proc/self/fd").is_dir() {
+            // Opened the way close_fds will (no stat: std's statx probe is
+            // cached per process and lies after a fork into an older
+            // kernel's seccomp emulation).
+            let proc_fd = sys::open(c"/proc/self/fd", libc::O_RDONLY | libc::O_DIRECTORY)
+                .map(|fd| {
+                    let _ = sys::close(fd);
+                })
+                .is_ok();
+            if features.close_range || proc_fd {
                 plan.want(Mechanism::CloseFds, self.level_of(Mechanism::CloseFds));
             } else {
                 let reason = Reason::KernelLacks(KernelFeature::CloseRangeOrProcFd);
@@ -622,10 +638,29 @@ impl Policy {
             return Err(Error::Conflict(Conflict::NeedsNoNewPrivs));
         }
 
-        // Capabilities.
-        if let Some(keep) = &self.keep_caps {
-            let level = self.level_of(Mechanism::Capabilities);
-            plan.keep_caps = keep.iter().fold(0, |acc, c| acc | c.bit());
+        // Capabilities. Whoever holds CAP_SYS_ADMIN over the fallback's
+        // mount namespace could remount its binds read-write or unmount
+        // them: with the fallback in force it is always dropped.
+        let fallback_in_force =
+            plan.fallback.is_some() && plan.levels[Mechanism::Filesystem.index()].is_some();
+        let keep_mask = match &self.keep_caps {
+            Some(keep) if fallback_in_force && keep.contains(&Capability::SYS_ADMIN) => {
+                return Err(Error::Conflict(Conflict::FallbackKeepsSysAdmin));
+            }
+            Some(keep) => Some((keep.iter().fold(0, |acc, c| acc | c.bit()), None)),
+            None if fallback_in_force => Some((
+                !Capability::SYS_ADMIN.bit(),
+                Some(self.level_of(Mechanism::Filesystem)),
+            )),
+            None => None,
+        };
+        if let Some((keep, added_level)) = keep_mask {
+            let level = added_level.unwrap_or_else(|| self.level_of(Mechanism::Capabilities));
+            if added_level.is_some() {
+                plan.template
+                    .set_added_for(Mechanism::Capabilities, Mechanism::Filesystem);
+            }
+            plan.keep_caps = keep;
             plan.last_cap = process::last_cap();
             plan.drop_bounding = features.cap_setpcap || user;
             plan.want(Mechanism::Capabilities, level);

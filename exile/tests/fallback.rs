@@ -415,6 +415,131 @@ fn write_to_a_read_only_rule_is_erofs() {
     assert_eq!(std::fs::read(fx.path("ro/readable")).unwrap(), b"hello");
 }
 
+/// The sandboxed process holds capabilities in the user namespace the
+/// fallback created (or is root): it must not be able to undo the binds —
+/// remount a read-only rule read-write or executable, unmount a rule to
+/// reach what is below, or mount something new.
+#[test]
+fn the_fallback_mounts_cannot_be_undone() {
+    let _g = serial();
+    let fx = Fixture::new("undo");
+    as_both("undo", |_| {
+        sandbox(fallback().allow_path(fx.path("ro"), Fs::READ))?;
+        let ro = cstr(&fx.path("ro"));
+        let remount = |flags: libc::c_ulong| {
+            // SAFETY: NUL-terminated path; null source/type/data.
+            errno_result(unsafe {
+                libc::mount(
+                    std::ptr::null(),
+                    ro.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REMOUNT | libc::MS_BIND | flags,
+                    std::ptr::null(),
+                )
+            })
+        };
+        expect_err("remount ro read-write", remount(0), Errno::EPERM)?;
+        expect_err("remount ro exec", remount(libc::MS_RDONLY), Errno::EPERM)?;
+        // SAFETY: NUL-terminated path.
+        let umount = errno_result(unsafe { libc::umount2(ro.as_ptr(), libc::MNT_DETACH) });
+        expect_err("umount ro", umount, Errno::EPERM)?;
+        let tmpfs = c"tmpfs";
+        // SAFETY: NUL-terminated strings; null data.
+        let mounted = errno_result(unsafe {
+            libc::mount(
+                tmpfs.as_ptr(),
+                ro.as_ptr(),
+                tmpfs.as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        });
+        expect_err("mount a tmpfs over ro", mounted, Errno::EPERM)?;
+        expect_err(
+            "open ro/writable for writing",
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(fx.path("ro/writable")),
+            Errno::EROFS,
+        )?;
+        Ok(())
+    });
+}
+
+/// Keeping CAP_SYS_ADMIN would make the fallback undoable: a typed
+/// conflict at prepare. Without a keep-list, the report says capabilities
+/// were added for the filesystem rules.
+#[test]
+fn the_fallback_drops_cap_sys_admin() {
+    let _g = serial();
+    let fx = Fixture::new("sysadmin");
+    let err = fallback()
+        .allow_path(fx.path("ro"), Fs::READ)
+        .keep_capabilities(&[exile::Capability::SYS_ADMIN])
+        .prepare()
+        .expect_err("keeping CAP_SYS_ADMIN with the fallback");
+    assert!(
+        matches!(
+            err,
+            Error::Conflict(exile::error::Conflict::FallbackKeepsSysAdmin)
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("CAP_SYS_ADMIN"), "{err}");
+    as_both("sysadmin", |_| {
+        let prepared = fallback()
+            .allow_path(fx.path("ro"), Fs::READ)
+            .prepare()
+            .map_err(|e| format!("prepare: {e}"))?;
+        let report = prepared.apply().map_err(|e| format!("apply: {e}"))?;
+        let caps = report.entry(Mechanism::Capabilities);
+        if caps.status != Status::Enforced || caps.added_for != Some(Mechanism::Filesystem) {
+            return Err(format!(
+                "capabilities not dropped for the fallback: {caps:?}"
+            ));
+        }
+        // /proc is not among the rules: ask capget(2) directly.
+        #[repr(C)]
+        struct Header {
+            version: u32,
+            pid: i32,
+        }
+        #[repr(C)]
+        #[derive(Clone, Copy)]
+        struct Data {
+            effective: u32,
+            permitted: u32,
+            inheritable: u32,
+        }
+        let mut header = Header {
+            version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
+            pid: 0,
+        };
+        let mut data = [Data {
+            effective: 0,
+            permitted: 0,
+            inheritable: 0,
+        }; 2];
+        // SAFETY: a valid header and the two-element array version 3 wants.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_capget,
+                &mut header as *mut Header,
+                data.as_mut_ptr(),
+            )
+        };
+        errno_result(r as libc::c_int).map_err(|e| format!("capget: {e}"))?;
+        let admin = 1u32 << 21;
+        if data[0].effective & admin != 0 || data[0].permitted & admin != 0 {
+            return Err(format!(
+                "CAP_SYS_ADMIN still held: {:#x}",
+                data[0].permitted
+            ));
+        }
+        Ok(())
+    });
+}
+
 #[test]
 fn create_and_remove_in_a_writable_dir() {
     let _g = serial();

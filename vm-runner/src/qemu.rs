@@ -6,12 +6,18 @@
 //! (ttyS1, the results) to `results.jsonl`. `panic=-1` plus `-no-reboot`
 //! turns a panic into a QEMU exit; a per-boot timeout kills the machine.
 //!
-//! CPU model: `host` under KVM, `kvm64` under TCG. Under QEMU 7.2's TCG,
-//! `-cpu max` oopsed 6.12 guests in most boots and `qemu64` in about one of
-//! three (general protection faults such as an IRET in `do_sync_core` with
-//! garbage flags, long before `/init`); `kvm64` booted every kernel of the
-//! matrix 20+ times without one. [`crashed_before_init`] recognises such a
-//! boot (the machine is stopped at once) so the runner can retry it.
+//! CPU model: `host` under KVM, `kvm64,-cx16` under TCG. Under QEMU 7.2's
+//! TCG, `-cpu max` oopsed 6.12 guests in most boots and `qemu64` in about one
+//! of three (general protection faults such as an IRET in `do_sync_core` with
+//! garbage flags, long before `/init`). Plain `kvm64` boots, but 6.12 guests
+//! then die *while the probes run*: a double fault or a NULL call right after
+//! the SLUB fast path's `cmpxchg16b` (`__kmalloc_noprof`), with EFLAGS
+//! holding pointer bits — 4 of 4 boots of the 4.14 persona row on
+//! 2026-11-23. Without CX16 the kernel takes the locked slow path and
+//! never executes `cmpxchg16b`: 4 of 4 boots of that row then passed all
+//! probes, and the whole matrix after. [`crashed_before_init`] recognises a
+//! crash before `/init` (the machine is stopped at once) so the runner can
+//! retry it.
 //!
 //! Acceleration: KVM when `/dev/kvm` opens *and* a probe machine actually
 //! runs under it (SeaBIOS must reach "No bootable device" within a few
@@ -147,6 +153,9 @@ pub fn kvm_works(qemu: &Path, scratch: &Path, limit: Duration) -> bool {
     works
 }
 
+/// The CPU model under TCG (see the module documentation).
+pub const TCG_CPU: &str = "kvm64,-cx16";
+
 /// What to boot.
 #[derive(Clone, Debug)]
 pub struct BootSpec {
@@ -216,8 +225,9 @@ impl BootSpec {
         let (accel, cpu) = match self.accel {
             Accel::Kvm => ("kvm", "host"),
             // Not `max` nor `qemu64`: with them QEMU 7.2's TCG oopses
-            // 6.12+ guests at random in early boot; `kvm64` is stable.
-            Accel::Tcg => ("tcg", "kvm64"),
+            // 6.12+ guests at random in early boot; and without CX16, whose
+            // emulation corrupts EFLAGS in 6.12's SLUB (see the module doc).
+            Accel::Tcg => ("tcg", TCG_CPU),
         };
         vec![
             "-nographic".into(),

@@ -90,15 +90,34 @@ fn dirs() -> Result<Dirs, Observed> {
     write(dirs.w.join("file"))?;
     // /bin/true where it exists; in a VM's initramfs this very (static)
     // binary, which exits 0 at once when started as `.../true`.
+    //
+    // No std::fs::metadata/copy here: std caches whether statx and
+    // copy_file_range work per process, and a probe child under a persona
+    // (which hides both) inherits the harness's "available" — both would
+    // then fail with ENOSYS. Plain open/read/write behave alike everywhere.
     let exe = dirs.x.join("true");
-    let source = if Path::new("/bin/true").exists() {
-        PathBuf::from("/bin/true")
-    } else {
-        std::env::current_exe()
-            .map_err(|e| Observed::Value(format!("fixture: current_exe: {e}")))?
+    let (source, mut from) = match std::fs::File::open("/bin/true") {
+        Ok(f) => (PathBuf::from("/bin/true"), f),
+        Err(_) => {
+            let me = std::env::current_exe()
+                .map_err(|e| Observed::Value(format!("fixture: current_exe: {e}")))?;
+            let f = std::fs::File::open(&me)
+                .map_err(|e| Observed::Value(format!("fixture open {}: {e}", me.display())))?;
+            (me, f)
+        }
     };
-    std::fs::copy(&source, &exe)
-        .map_err(|e| Observed::Value(format!("fixture copy {}: {e}", source.display())))?;
+    let copy_err =
+        |e: std::io::Error| Observed::Value(format!("fixture copy {}: {e}", source.display()));
+    let mut to = std::fs::File::create(&exe).map_err(copy_err)?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = std::io::Read::read(&mut from, &mut buf).map_err(copy_err)?;
+        if n == 0 {
+            break;
+        }
+        std::io::Write::write_all(&mut to, &buf[..n]).map_err(copy_err)?;
+    }
+    drop(to);
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| Observed::Value(format!("fixture chmod: {e}")))?;
     Ok(dirs)
@@ -152,7 +171,7 @@ fn exec(path: &Path) -> Observed {
 /// Read-and-execute rules for the dynamic loader and libc.
 fn loader_rules(mut p: Policy) -> Policy {
     for dir in ["/usr", "/lib", "/lib64", "/bin"] {
-        if Path::new(dir).exists() {
+        if std::fs::File::open(dir).is_ok() {
             p = p.allow_path(dir, Fs::READ | Fs::EXEC);
         }
     }
