@@ -1,19 +1,25 @@
 //! `exile-conformance`: run every probe, one line each, and close with
 //! `N passed, N failed, N skipped`. Exit status 1 on any failure.
+//!
+//! `--report`: run the probes silently and print what this kernel gives
+//! exile, mechanism by mechanism (see `report.rs`).
+
+mod report;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use exile_conformance::harness::{self, CaseResult, JsonSummary, Outcome, Summary};
+use exile_conformance::harness::{self, Case, CaseResult, JsonSummary, Outcome, Summary};
 use exile_conformance::persona::{self, Persona};
 use exile_conformance::{init, registry};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
-    /// One line per probe and a closing count.
+    /// One line per probe and a closing count (with --report: Markdown).
     Human,
-    /// One JSON object per line, then a summary object.
+    /// One JSON object per line, then a summary object (with --report: one
+    /// JSON document).
     Json,
 }
 
@@ -30,6 +36,16 @@ struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// For distribution packagers: run the probes (those matching FILTER,
+    /// if given) and print the kernel release, every detected feature (per
+    /// identity) and one verdict per mechanism — seccomp, Landlock, path
+    /// rules, the mount-namespace fallback, namespaces, network,
+    /// capabilities, process hardening: `works`, `degraded` (a fallback or
+    /// missing parts, named), `missing` (unavailable, and why) or `broken`
+    /// (one of its probes failed). Markdown, or one JSON document with
+    /// `--format json`. Exit status 1 when a mechanism is broken.
+    #[arg(long, conflicts_with_all = ["list", "init"])]
+    report: bool,
     /// List probe names and exit.
     #[arg(long)]
     list: bool,
@@ -60,7 +76,11 @@ fn main() -> ExitCode {
         run_init();
     }
     let mut out = std::io::stdout().lock();
-    let result = run(&args, &mut out);
+    let result = if args.report {
+        run_report(&args, &mut out)
+    } else {
+        run(&args, &mut out)
+    };
     exile_conformance::fixture::cleanup();
     match result {
         Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
@@ -93,6 +113,7 @@ fn run_init() -> ! {
         list: false,
         persona,
         init: true,
+        report: false,
     };
     if let Err(e) = run(&args, &mut out) {
         let _ = writeln!(
@@ -105,7 +126,8 @@ fn run_init() -> ! {
     init::power_off()
 }
 
-fn run(args: &Args, out: &mut dyn Write) -> Result<Summary, String> {
+/// Select the persona, detect features per identity, and the cases FILTER keeps.
+fn select(args: &Args) -> Result<(Vec<exile_conformance::probe::Ctx>, Vec<Case>), String> {
     let persona = args
         .persona
         .as_deref()
@@ -122,6 +144,42 @@ fn run(args: &Args, out: &mut dyn Write) -> Result<Summary, String> {
             Some(f) => c.name.contains(f.as_str()),
         })
         .collect();
+    Ok((contexts, cases))
+}
+
+/// `--report`: run the cases, then print the report. A broken mechanism
+/// counts as a failure (exit status 1).
+fn run_report(args: &Args, out: &mut dyn Write) -> Result<Summary, String> {
+    let (contexts, cases) = select(args)?;
+    let results: Vec<CaseResult> = cases.iter().map(Case::run).collect();
+    let identities: Vec<report::IdentityFeatures> = contexts
+        .iter()
+        .map(|c| report::IdentityFeatures {
+            identity: c.identity,
+            uid: c.uid,
+            features: c.features.clone(),
+        })
+        .collect();
+    let persona = persona::active().map(|p| p.to_string());
+    let r = report::build(&identities, &results, persona);
+    let text = match args.format {
+        Format::Human => report::markdown(&r),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?;
+            s.push('\n');
+            s
+        }
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    let mut summary = r.summary;
+    if !r.ok {
+        summary.failed = summary.failed.max(1);
+    }
+    Ok(summary)
+}
+
+fn run(args: &Args, out: &mut dyn Write) -> Result<Summary, String> {
+    let (contexts, cases) = select(args)?;
     if args.list {
         for c in &cases {
             writeln!(out, "{}", c.name).map_err(|e| e.to_string())?;
