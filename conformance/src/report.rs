@@ -439,7 +439,7 @@ pub fn assess(area: Area, f: &Features) -> Assessment {
                 (true, false) => Assessment::new(
                     Degraded,
                     vec![format!(
-                        "no TCP port rules (Landlock ABI 4 needed, have {}); no_network through a network namespace",
+                        "no TCP port rules: they need Landlock ABI 4 ({}); no_network through a network namespace",
                         landlock_why(f)
                     )],
                 ),
