@@ -290,11 +290,8 @@ fn unpack_naively(archive: &Path, target: &Path) -> Vec<Outcome> {
                     fs::hard_link(target.join(&link), &dest).map(|()| 0),
                 )
             }
-            other => {
-                // Devices, fifos, …: not extracted (not refused either).
-                let _ = other;
-                continue;
-            }
+            // Devices, fifos, …: not extracted (not refused either).
+            _ => continue,
         };
         outcomes.push(Outcome {
             name,
