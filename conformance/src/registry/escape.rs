@@ -762,7 +762,8 @@ fn seccomp_cases() -> Vec<(&'static str, Body, Expect)> {
                 };
                 in_grandchild(move || {
                     under(S, || {
-                        let argv = [c"true".as_ptr(), std::ptr::null()];
+                        // argv[0] ends in /true: where the program is this binary, it exits at once.
+                        let argv = [c"/bin/true".as_ptr(), std::ptr::null()];
                         let envp = [std::ptr::null::<libc::c_char>()];
                         // Without the policy the program runs (and exits 0 as
                         // the grandchild: reported as exit(0)).
