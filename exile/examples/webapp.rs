@@ -230,7 +230,12 @@ fn refusal(what: &str, e: &std::io::Error) -> (u16, Vec<u8>) {
         _ => "",
     };
     let errno = errno.map_or_else(|| e.to_string(), |n| format!("{n}"));
-    let body = format!("{status} refused\n{what}: {errno}{by}\n");
+    let verdict = match status {
+        403 => "refused",
+        404 => "not found",
+        _ => "failed",
+    };
+    let body = format!("{status} {verdict}\n{what}: {errno}{by}\n");
     (status, body.into_bytes())
 }
 
