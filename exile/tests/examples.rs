@@ -12,11 +12,15 @@
 //! target filter builds the examples, `cargo test --test examples` does
 //! not; and an example binary left over from an older build would make the
 //! tests lie. So the tests ask cargo itself, once per run: `cargo build
-//! --examples --message-format=json` (a no-op when they are fresh), with the
-//! cargo that runs the tests (`$CARGO`) and this test binary's profile, and
-//! take each executable's path from cargo's JSON messages. Cargo holds its
-//! build lock only while compiling, not while tests run, so this nested
-//! build does not wait for the outer one.
+//! --workspace --examples --message-format=json`, with the cargo that runs
+//! the tests (`$CARGO`) and this test binary's profile, and take each
+//! executable's path from cargo's JSON messages. After `cargo test
+//! --workspace` (CI) that is a no-op: the same packages are selected, so
+//! dependency features unify the same way and every artifact is fresh
+//! (`-p exile` instead would build the examples a second time against
+//! differently unified dependencies). Cargo holds its build lock only while
+//! compiling, not while tests run, so this nested build does not wait for
+//! the outer one.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -85,6 +89,7 @@ fn build_examples() -> Result<BTreeMap<String, PathBuf>, String> {
     cmd.args([
         "build",
         "--quiet",
+        "--workspace",
         "--examples",
         "--message-format=json-render-diagnostics",
     ])
