@@ -50,7 +50,10 @@ impl BootOptions {
 }
 
 fn mount(source: &str, target: &str, fstype: &str) -> Result<(), String> {
-    let _ = std::fs::create_dir_all(target);
+    // create_dir, not create_dir_all: the latter stats an existing
+    // directory, and std would cache "statx works" before a persona that
+    // hides statx is entered (see `persona`). Mount points are top-level.
+    let _ = std::fs::create_dir(target);
     // /dev must allow device nodes (the serial port is one).
     let flags = if fstype == "devtmpfs" {
         nix::mount::MsFlags::MS_NOSUID
@@ -68,15 +71,55 @@ fn mount(source: &str, target: &str, fstype: &str) -> Result<(), String> {
         .map_err(|e| format!("mount {fstype} on {target}: {e}"))
 }
 
+/// Read a small file without `fs::read_to_string`, whose size hint is a
+/// `statx` (see [`mount`] on why none may run before the persona).
+fn read_plain(path: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match file.read(&mut chunk)? {
+            0 => break,
+            n => bytes.extend_from_slice(&chunk[..n]),
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `ip link set lo up`: SIOCSIFFLAGS on a datagram socket.
+fn loopback_up() -> std::io::Result<()> {
+    let sock = std::net::UdpSocket::bind("0.0.0.0:0")?;
+    let mut req = [0u8; 40]; // struct ifreq
+    req[..2].copy_from_slice(b"lo");
+    let flags = (libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as i16;
+    req[16..18].copy_from_slice(&flags.to_ne_bytes());
+    // SAFETY: SIOCSIFFLAGS reads an ifreq-sized buffer we own.
+    let r = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&sock),
+            libc::SIOCSIFFLAGS,
+            req.as_mut_ptr(),
+        )
+    };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// Prepare the VM: pseudo filesystems and sysctls. Returns the options.
 pub fn setup() -> Result<BootOptions, String> {
     mount("proc", "/proc", "proc")?;
     mount("sysfs", "/sys", "sysfs")?;
     mount("devtmpfs", "/dev", "devtmpfs")?;
     mount("tmpfs", "/tmp", "tmpfs")?;
-    let cmdline =
-        std::fs::read_to_string("/proc/cmdline").map_err(|e| format!("/proc/cmdline: {e}"))?;
+    let cmdline = read_plain("/proc/cmdline").map_err(|e| format!("/proc/cmdline: {e}"))?;
     let options = BootOptions::parse(&cmdline);
+    // Like any booted system, with lo up: probes that cannot make a
+    // private network namespace (no user namespaces) use this one.
+    loopback_up().map_err(|e| format!("bringing lo up: {e}"))?;
     for (key, value) in &options.sysctls {
         let path = format!("/proc/sys/{}", key.replace('.', "/"));
         std::fs::write(&path, value).map_err(|e| format!("sysctl {key}={value}: {e}"))?;

@@ -136,6 +136,32 @@ impl Persona {
             .map_err(|e: seccompiler::BackendError| e.to_string())?;
         let mut progs = vec![prog];
         if self.no_action_avail {
+            // Before 5.0 seccomp(SECCOMP_SET_MODE_FILTER) knows no
+            // SECCOMP_FILTER_FLAG_NEW_LISTENER (8): EINVAL. Emulated only
+            // where SECCOMP_GET_ACTION_AVAIL is hidden too (3.17): the
+            // filter cannot see which action a 4.14 persona's
+            // GET_ACTION_AVAIL asks about, so USER_NOTIF stays detected
+            // there, and the flag must then keep working.
+            let op = SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, 1)
+                .map_err(|e| e.to_string())?;
+            let flag =
+                SeccompCondition::new(1, SeccompCmpArgLen::Dword, SeccompCmpOp::MaskedEq(8), 8)
+                    .map_err(|e| e.to_string())?;
+            let rule = SeccompRule::new(vec![op, flag]).map_err(|e| e.to_string())?;
+            let listener = SeccompFilter::new(
+                BTreeMap::from([(libc::SYS_seccomp, vec![rule])]),
+                SeccompAction::Allow,
+                SeccompAction::Errno(Errno::EINVAL as u32),
+                TargetArch::x86_64,
+            )
+            .map_err(|e| e.to_string())?;
+            progs.push(
+                listener
+                    .try_into()
+                    .map_err(|e: seccompiler::BackendError| e.to_string())?,
+            );
+        }
+        if self.no_action_avail {
             // seccomp(SECCOMP_GET_ACTION_AVAIL, ...) → EINVAL, as before 4.14.
             let cond = SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, 2)
                 .map_err(|e| e.to_string())?;

@@ -64,6 +64,9 @@ pub enum Step {
     InstallSeccomp,
     /// `rt_sigaction(SIGSYS)`: exile's report handler for the trap action.
     InstallTrapHandler,
+    /// Counting the process's threads (`/proc/self/stat`): a restriction
+    /// that binds only the calling thread needs a single-threaded process.
+    CheckSingleThreaded,
     /// Mounting the private tmpfs that becomes the new root (fallback).
     MountTmpfs,
     /// Creating a mount point inside the new root (fallback).
@@ -106,6 +109,7 @@ impl fmt::Display for Step {
             Step::Capset => "capset()",
             Step::InstallSeccomp => "installing the seccomp filter",
             Step::InstallTrapHandler => "installing the SIGSYS handler of the trap action",
+            Step::CheckSingleThreaded => "checking that the process is single-threaded",
             Step::MountTmpfs => "mounting the tmpfs of the new root",
             Step::MakeMountPoint => "creating a mount point in the new root",
             Step::BindMount => "bind-mounting an allowed path",
@@ -376,6 +380,9 @@ fn apply_hint(step: Step, errno: i32) -> &'static str {
         }
         (Step::UnshareUser, Errno::EPERM) => " (user namespaces may be blocked by a sysctl, AppArmor or a seccomp filter)",
         (Step::InstallSeccomp, Errno::EACCES) => " (set no_new_privs or hold CAP_SYS_ADMIN)",
+        (Step::CheckSingleThreaded | Step::UnshareMount, Errno::EINVAL) => {
+            " (the process has more than one thread, and this restriction would bind only the calling thread: Landlock before ABI 8, seccomp without TSYNC, a mount namespace; apply before starting threads, or in a child with exile::launch)"
+        }
         _ => "",
     }
 }

@@ -570,6 +570,26 @@ impl Policy {
             // The fallback stands or falls with its namespaces.
             let level = self.level_of(Mechanism::Filesystem);
             let ns_ok = plan.levels[Mechanism::MountNamespace.index()].is_some();
+            // Without a user namespace between the sandbox and the host,
+            // the host's /proc reaches outside: /proc/PID/root and
+            // /proc/PID/fd/N of a same-uid process open its files (inside
+            // a user namespace ptrace checks refuse that).
+            if ns_ok && !user {
+                if let Some((path, _)) = self
+                    .paths
+                    .iter()
+                    .find(|(p, _)| p == Path::new("/") || p.starts_with("/proc"))
+                {
+                    return Err(Error::Path {
+                        path: path.clone(),
+                        problem: "the mount-namespace fallback without a user namespace (here: root \
+                                  with user namespaces unavailable or not used) cannot confine /proc: \
+                                  /proc/PID/root and /proc/PID/fd reach outside the sandbox; \
+                                  leave / and /proc out of the rules, or add Namespaces::USER"
+                            .to_owned(),
+                    });
+                }
+            }
             if ns_ok {
                 plan.want(Mechanism::Filesystem, level);
             } else {
@@ -1125,6 +1145,15 @@ impl Prepared {
     pub fn apply(&self) -> Result<Report, Error> {
         let plan = &self.plan;
         let mut report = plan.template;
+        // Landlock before ABI 8, seccomp without TSYNC and a mount
+        // namespace bind only the calling thread: with other threads
+        // running they would leave those unrestricted. Counted first
+        // (the fallback may hide /proc).
+        let single_threaded = match sys::thread_count() {
+            Ok(1) => Ok(()),
+            Ok(_) => Err((Step::CheckSingleThreaded, Errno::EINVAL)),
+            Err(e) => Err((Step::CheckSingleThreaded, e)),
+        };
         let mut run = |m: Mechanism, r: Result<(), (Step, Errno)>| record(plan, &mut report, m, r);
         let wanted = |m: Mechanism| plan.levels[m.index()].is_some();
 
@@ -1143,7 +1172,12 @@ impl Prepared {
         let mut net_ns_result = Ok(());
         for (_, mechanism, flag, step) in Namespaces::OTHERS {
             if wanted(mechanism) {
-                let r = ns::unshare_other(flag, step);
+                let r = if mechanism == Mechanism::MountNamespace && single_threaded.is_err() {
+                    // As unshare(CLONE_NEWUSER) does for a threaded caller.
+                    Err((step, Errno::EINVAL))
+                } else {
+                    ns::unshare_other(flag, step)
+                };
                 if mechanism == Mechanism::NetworkNamespace {
                     net_ns_result = r;
                 }
@@ -1180,7 +1214,11 @@ impl Prepared {
             )?;
         }
         if let Some(ll) = &plan.landlock {
-            let r = ll.restrict_self();
+            let r = if plan.features.landlock.abi < 8 {
+                single_threaded.and_then(|()| ll.restrict_self())
+            } else {
+                ll.restrict_self()
+            };
             if plan.ll_fs {
                 run(Mechanism::Filesystem, r)?;
             }
@@ -1215,6 +1253,9 @@ impl Prepared {
                     Err(e) => Err(e),
                 }
                 .map_err(|e| (Step::InstallTrapHandler, e));
+            }
+            if r.is_ok() && !plan.seccomp_flags.contains(InstallFlags::TSYNC) {
+                r = single_threaded;
             }
             if r.is_ok() {
                 r = crate::seccomp::install(&plan.seccomp, plan.seccomp_flags)

@@ -306,3 +306,45 @@ pub(crate) fn sigsys_is_default() -> SysResult<bool> {
     let r = unsafe { libc::sigaction(libc::SIGSYS, std::ptr::null(), &mut old) };
     check(r as libc::c_long).map(|_| old.sa_sigaction == libc::SIG_DFL)
 }
+
+/// The number of threads of the calling process (field 20 of
+/// `/proc/self/stat`), read into a stack buffer.
+pub(crate) fn thread_count() -> SysResult<u64> {
+    let fd = open(c"/proc/self/stat", libc::O_RDONLY)?;
+    let mut buf = [0u8; 1024];
+    let r = read(fd, &mut buf);
+    let _ = close(fd);
+    let text = &buf[..r?];
+    // After the last ')' (the command name may hold anything): " S ppid …";
+    // num_threads is the 18th field from there.
+    let close_paren = text.iter().rposition(|&b| b == b')').ok_or(Errno::EINVAL)?;
+    let field = text[close_paren + 1..]
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty())
+        .nth(17)
+        .ok_or(Errno::EINVAL)?;
+    let mut n: u64 = 0;
+    for &b in field {
+        if !b.is_ascii_digit() {
+            return Err(Errno::EINVAL);
+        }
+        n = n * 10 + u64::from(b - b'0');
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod thread_count_tests {
+    #[test]
+    fn counts_this_process_threads() {
+        let before = super::thread_count().unwrap();
+        assert!(before >= 1);
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            let _ = rx.recv();
+        });
+        assert!(super::thread_count().unwrap() >= 2);
+        tx.send(()).unwrap();
+        t.join().unwrap();
+    }
+}

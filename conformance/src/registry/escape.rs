@@ -74,10 +74,10 @@
 //! | `fs::proc_self_fd_reopen` | P; reopen a read-only fd of `r/file` for writing through `/proc/self/fd` | Landlock `EACCES`, fallback `ENOENT` (no `/proc` in the new root) |
 //! | `fs::proc_pid_root` | P; `/proc/<outsider>/root/…/outside/secret` (an *outsider*: a dumpable process of the same uid forked before the policy) | Landlock `EACCES`, fallback `ENOENT` |
 //! | `fs::proc_pid_fd` | P; `/proc/<outsider>/fd/N`, N open on `outside/secret` | Landlock `EACCES`, fallback `ENOENT` |
-//! | `fs::proc_allowed::pid_root`, `fs::proc_allowed::pid_fd` | P + `/proc` read-only; the same two | `EACCES` (Landlock; on the fallback the ptrace check across user namespaces) |
+//! | `fs::proc_allowed::pid_root`, `fs::proc_allowed::pid_fd` | P + `/proc` read-only; the same two | `EACCES` (Landlock; on the fallback the ptrace check across user namespaces; as root without one, prepare refuses the rule: `path`) |
 //! | `fs::inherited_dirfd` | P; `openat(fd of outside/ opened before the policy, "secret")` | Landlock `EACCES`; fallback: skipped (see below) |
 //! | `fs::received_dirfd` | P; an outsider sends a dir fd of `outside/` over a unix socket (`SCM_RIGHTS`; `stdio` has `recvmsg`, a filter cannot see the fds), then `openat(fd, "secret")` | Landlock `EACCES`; fallback: skipped |
-//! | `fs::thread_before_policy` | P; a thread started before the policy opens `r/file` for writing | Landlock ABI ≥ 8 `EACCES` (TSYNC); ABI < 8: the Hard policy must refuse (`unavailable:filesystem`); fallback: the namespace cannot be entered by a multi-threaded process (`apply:user namespace:EINVAL`, as root `apply:mount namespace:EINVAL`) |
+//! | `fs::thread_before_policy` | P; a thread started before the policy opens `r/file` for writing | Landlock ABI ≥ 8 `EACCES` (TSYNC); ABI < 8: the Hard policy must refuse at apply (`apply:filesystem:EINVAL`); fallback: the namespace cannot be entered by a multi-threaded process (`apply:user namespace:EINVAL`, as root `apply:mount namespace:EINVAL`) |
 //!
 //! What the cases prove: seccomp's arch guard (x32, i386), the
 //! deliberately unfilterable calls (`openat2`, `clone3` → `ENOSYS`, so libc
@@ -1064,7 +1064,7 @@ fn seccomp_cases() -> Vec<(&'static str, Body, Expect)> {
                             unsafe { libc::close(listener as libc::c_int) };
                             socket_inet()
                         }
-                        Err(e) => Observed::Value(format!("second filter refused: {e}")),
+                        Err(e) => Observed::Value(format!("second filter refused: {e:?}")),
                     }
                 })
             }),
@@ -1110,8 +1110,9 @@ fn seccomp_cases() -> Vec<(&'static str, Body, Expect)> {
             |ctx| {
                 let f = &ctx.features;
                 if !f.tsync {
-                    // Other threads cannot be filtered: a Hard policy must refuse.
-                    Expected::policy_error("unavailable:seccomp")
+                    // Other threads cannot be filtered: a Hard policy must
+                    // refuse at apply, where the threads are counted.
+                    Expected::policy_error("apply:seccomp filter:EINVAL")
                 } else if !f.kill_process {
                     Expected::value("thread killed")
                 } else {
@@ -1531,20 +1532,21 @@ fn fs_cases() -> Vec<FsCase> {
         // magic links of a process outside lead out of the new root. In a
         // user namespace the kernel's ptrace check denies them (EACCES: the
         // outsider's user namespace is not the sandbox's); without one (root
-        // keeps CAP_SYS_PTRACE) nothing does.
+        // with CAP_SYS_ADMIN) nothing would, so prepare refuses a rule that
+        // exposes /proc there (a `path` error).
         FsCase {
             proc: true,
             name: "proc_allowed::pid_root",
             run: proc_pid_root,
             landlock: eacces,
-            fallback: |_| errno(Errno::EACCES),
+            fallback: proc_rule_on_fallback,
         },
         FsCase {
             proc: true,
             name: "proc_allowed::pid_fd",
             run: proc_pid_fd,
             landlock: eacces,
-            fallback: |_| errno(Errno::EACCES),
+            fallback: proc_rule_on_fallback,
         },
         FsCase {
             proc: false,
@@ -1625,8 +1627,9 @@ fn fs_cases() -> Vec<FsCase> {
                     errno(Errno::EACCES)
                 } else {
                     // Landlock cannot restrict other threads before ABI 8
-                    // (LANDLOCK_RESTRICT_SELF_TSYNC): a Hard policy must refuse.
-                    Expected::policy_error("unavailable:filesystem")
+                    // (LANDLOCK_RESTRICT_SELF_TSYNC): a Hard policy must
+                    // refuse at apply, where the threads are counted.
+                    Expected::policy_error("apply:filesystem:EINVAL")
                 }
             },
             // unshare() of the user or mount namespace needs a single thread.
@@ -1639,6 +1642,16 @@ fn fs_cases() -> Vec<FsCase> {
             },
         },
     ]
+}
+
+/// A `/proc` rule under the fallback: EACCES inside a user namespace;
+/// refused by prepare where none is used (root with CAP_SYS_ADMIN).
+fn proc_rule_on_fallback(ctx: &Ctx) -> Expected {
+    if ctx.features.cap_sys_admin {
+        Expected::policy_error("path")
+    } else {
+        errno(Errno::EACCES)
+    }
 }
 
 /// All escape probes.

@@ -505,9 +505,14 @@ fn right_probes(p: &mut Vec<Probe>, backend: Backend) {
                     }
                 },
                 move |ctx| {
-                    backend
-                        .unavailable(ctx)
-                        .unwrap_or_else(|| expect(backend, &ctx.features))
+                    // A rule the backend cannot express is refused by
+                    // prepare before it looks at namespaces.
+                    match expect(backend, &ctx.features) {
+                        Expected::PolicyError(kind) if kind == "path" => {
+                            Expected::PolicyError(kind)
+                        }
+                        e => backend.unavailable(ctx).unwrap_or(e),
+                    }
                 },
             ));
         }
@@ -590,15 +595,19 @@ pub fn probes(p: &mut Vec<Probe>) {
                         missing: exile::report::Missing::FsRights(extra),
                         ..
                     } => format!("partial: {}", extra.contains(Fs::REMOVE_FILE)),
+                    Status::NotEnforced(_) => "not_enforced".to_owned(),
                     other => format!("{other:?}"),
                 }),
                 Err(o) => o,
             }
         },
         |ctx| {
-            Backend::Fallback
-                .unavailable(ctx)
-                .unwrap_or(Expected::value("partial: true"))
+            // Best effort: where the fallback is impossible (no user
+            // namespaces, no CAP_SYS_ADMIN) the report says not enforced.
+            match Backend::Fallback.unavailable(ctx) {
+                Some(_) => Expected::value("not_enforced"),
+                None => Expected::value("partial: true"),
+            }
         },
     ));
     // Landlock hidden by a seccomp filter: the same policy is enforced by

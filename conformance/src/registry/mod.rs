@@ -455,26 +455,35 @@ fn ns_probes(p: &mut Vec<Probe>) {
     ));
     // User namespaces blocked (simulated by a seccomp filter failing unshare
     // with EPERM): Hard fails at prepare with the reason, best effort goes on.
+    // User namespaces blocked by a seccomp filter failing unshare with
+    // EPERM — or, on a kernel where they are blocked already (the matrix's
+    // no-userns row), by that: the reason must name the real cause.
     p.push(Probe::new(
         "ns::user::blocked::hard",
         |_| {
             if let Err(e) = fail_syscalls(&[libc::SYS_unshare], Errno::EPERM) {
                 return Observed::Value(format!("filter: {e}"));
             }
-            match apply(&Policy::new().namespaces(Namespaces::USER)) {
+            match Policy::new()
+                .namespaces(Namespaces::USER)
+                .prepare()
+                .and_then(|p| p.apply())
+            {
                 Ok(_) => Observed::Ok,
-                Err(Observed::PolicyError { kind, message }) => {
-                    let why = if message.contains("unshare(CLONE_NEWUSER) failed with EPERM") {
-                        "reason=unshare:EPERM"
-                    } else {
-                        "reason=?"
-                    };
-                    Observed::Value(format!("{kind} {why}"))
-                }
-                Err(o) => o,
+                Err(exile::Error::Unavailable { mechanism, reason }) => Observed::Value(format!(
+                    "unavailable:{} reason={}",
+                    mechanism.label(),
+                    userns_reason(&reason)
+                )),
+                Err(e) => Observed::Value(format!("other error: {e}")),
             }
         },
-        |_| Expected::value("unavailable:user namespace reason=unshare:EPERM"),
+        |ctx| {
+            Expected::value(format!(
+                "unavailable:user namespace reason={}",
+                blocked_reason(ctx)
+            ))
+        },
     ));
     p.push(Probe::new(
         "ns::user::blocked::best_effort",
@@ -487,19 +496,37 @@ fn ns_probes(p: &mut Vec<Probe>) {
                 .requirement_for(Mechanism::UserNamespace, Requirement::BestEffort);
             match apply(&policy) {
                 Ok(report) => Observed::Value(match report.status(Mechanism::UserNamespace) {
-                    Status::NotEnforced(exile::error::Reason::UserNamespaces(
-                        UsernsBlock::Failed {
-                            step: UsernsStep::Unshare,
-                            errno,
-                        },
-                    )) if errno == Errno::EPERM as i32 => "not_enforced:unshare:EPERM".to_owned(),
+                    Status::NotEnforced(reason) => {
+                        format!("not_enforced:{}", userns_reason(&reason))
+                    }
                     other => format!("{other:?}"),
                 }),
                 Err(o) => o,
             }
         },
-        |_| Expected::value("not_enforced:unshare:EPERM"),
+        |ctx| Expected::value(format!("not_enforced:{}", blocked_reason(ctx))),
     ));
+}
+
+/// `unshare:EPERM` for the seccomp-simulated block, else the block's name.
+fn userns_reason(reason: &exile::error::Reason) -> String {
+    match reason {
+        exile::error::Reason::UserNamespaces(UsernsBlock::Failed {
+            step: UsernsStep::Unshare,
+            errno,
+        }) => format!("unshare:{:?}", Errno::from_raw(*errno)),
+        exile::error::Reason::UserNamespaces(block) => format!("{block:?}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// What blocks user namespaces in the `ns::user::blocked` probes: the
+/// kernel's own block where there is one, else the probe's filter.
+fn blocked_reason(ctx: &Ctx) -> String {
+    match ctx.features.user_namespaces {
+        Ok(()) => "unshare:EPERM".to_owned(),
+        Err(block) => userns_reason(&exile::error::Reason::UserNamespaces(block)),
+    }
 }
 
 fn feature_probes(p: &mut Vec<Probe>) {

@@ -837,14 +837,25 @@ pub fn probes(p: &mut Vec<Probe>) {
                 return o;
             }
             let _ = tx.send(());
-            t.join()
-                .unwrap_or(Observed::Value("thread panicked".into()))
+            // Without KILL_PROCESS (before 4.14) the violation kills only
+            // the thread, and std's join panics ("threads should not
+            // terminate unexpectedly"). A silent hook: the default one may
+            // walk a backtrace (RUST_BACKTRACE) with calls stdio forbids.
+            std::panic::set_hook(Box::new(|_| {}));
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.join())) {
+                Ok(Ok(o)) => o,
+                Ok(Err(_)) => Observed::Value("thread panicked".into()),
+                Err(_) => Observed::Value("the thread alone was killed".into()),
+            }
         },
         |ctx| {
-            if ctx.features.tsync {
+            if !ctx.features.tsync {
+                Expected::Skip("no TSYNC on this kernel".into())
+            } else if ctx.features.kill_process {
                 Expected::signal(Signal::SIGSYS)
             } else {
-                Expected::Skip("no TSYNC on this kernel".into())
+                // KILL_THREAD: the filtered thread dies, the process lives.
+                Expected::value("the thread alone was killed")
             }
         },
     ));
