@@ -5,7 +5,9 @@
 //! automatic namespaces) with the vows `stdio rpath wpath cpath` and five
 //! path rules. `apply()` cannot be undone, so it is timed inside forked
 //! children (`iter_custom`: each child measures itself and sends its time
-//! back). At the end the medians and ratios are printed.
+//! back). `prepare()` detects the kernel's features each time (a forked
+//! probe child), so `prepare_with` on features detected once is measured
+//! too. At the end the medians and ratios are printed.
 //!
 //! `cargo bench -p exile-benches --bench apply`
 
@@ -97,6 +99,27 @@ fn apply(c: &mut Criterion) {
             d
         })
     });
+    let features = exile::Features::detect();
+    group.bench_function("prepare_with detected features (in process)", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                std::hint::black_box(policy.prepare_with(&features).expect("prepares"));
+            }
+            let d = start.elapsed();
+            record("prepare_with", d, iters);
+            d
+        })
+    });
+    group.bench_function("prepare (in a child)", |b| {
+        b.iter_custom(|iters| {
+            child_time("prepare in a child", iters, || {
+                let start = Instant::now();
+                std::hint::black_box(policy.prepare().map_err(|_| libc::EINVAL)?);
+                Ok(start.elapsed())
+            })
+        })
+    });
     group.bench_function("apply (in a child)", |b| {
         b.iter_custom(|iters| {
             child_time("apply", iters, || {
@@ -159,7 +182,13 @@ fn summary() {
     println!("\nmedian µs over all samples:\n");
     println!("| measurement | µs | ratio |");
     println!("|---|---:|---|");
-    for k in ["prepare", "apply", "prepare+apply"] {
+    for k in [
+        "prepare",
+        "prepare_with",
+        "prepare in a child",
+        "apply",
+        "prepare+apply",
+    ] {
         if let Some(x) = us(k) {
             println!("| {k} | {x:.1} | |");
         }

@@ -5,7 +5,8 @@
 //! probe (`getppid`, constant-allowed; `fcntl(F_GETFD)`, argument-checked
 //! under the vow sets), a forked child installs the filter and times
 //! `--iters` calls; configurations are interleaved round by round, and the
-//! median of `--rounds` rounds is reported with its ratio to no filter.
+//! median of `--rounds` rounds (`--stat min`: the minimum) is reported with
+//! its ratio to no filter.
 //!
 //! ```text
 //! cargo run --release -p exile-benches --bin syscall-cost                 # markdown
@@ -23,9 +24,11 @@
 //! ```
 //!
 //! As PID 1 it mounts `/proc`, `/sys` and `/dev`, reads `exile.out=DEV`
-//! from the kernel command line, writes one probe line per figure and a
-//! summary line there (the runner's protocol), prints the table on the
-//! console and powers the machine off.
+//! (and `exile.bench.iters=N`, `exile.bench.rounds=K`, `exile.bench.stat=S`,
+//! `exile.bench.set=NAME`) from the kernel command line, writes one probe
+//! line per figure and a summary line there (the runner's protocol), prints
+//! the table on the console and powers the machine off
+//! (`benches/vm-cost.toml` is a matrix for it).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -41,19 +44,23 @@ struct Options {
     iters: u64,
     rounds: usize,
     sets: Vec<String>,
+    min: bool,
 }
 
-const USAGE: &str = "usage: syscall-cost [--json] [--iters N] [--rounds K] [--set NAME]...
-  --iters N    calls timed per child (default 100000; 20000 as a VM's init)
-  --rounds K   children per figure; the median is reported (default 9; 5 as a VM's init)
+const USAGE: &str =
+    "usage: syscall-cost [--json] [--iters N] [--rounds K] [--stat median|min] [--set NAME]...
+  --iters N    calls timed per child (default 20000; 5000 as a VM's init)
+  --rounds K   children per figure (default 21; 7 as a VM's init)
+  --stat S     figure reported: the median of the rounds (default) or the minimum
   --set NAME   only this set: stdio, files, service, allow300 (repeatable; default all)";
 
 fn parse(args: &[String], pid1: bool) -> Result<Options, String> {
     let mut o = Options {
         json: false,
-        iters: if pid1 { 20_000 } else { 100_000 },
-        rounds: if pid1 { 5 } else { 9 },
+        iters: if pid1 { 5_000 } else { 20_000 },
+        rounds: if pid1 { 7 } else { 21 },
         sets: Vec::new(),
+        min: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -75,6 +82,11 @@ fn parse(args: &[String], pid1: bool) -> Result<Options, String> {
                     .map_err(|e| format!("--rounds: {e}"))?
             }
             "--set" => o.sets.push(value("--set")?),
+            "--stat" => match value("--stat")?.as_str() {
+                "median" => o.min = false,
+                "min" => o.min = true,
+                other => return Err(format!("--stat: {other:?} is not median or min")),
+            },
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -103,8 +115,10 @@ struct Config {
 struct Run {
     kernel: String,
     skipped: Vec<String>,
-    /// (config index, probe) → median ns per call.
+    /// (config index, probe) → ns per call (median or minimum of the rounds).
     ns: BTreeMap<(usize, Probe), f64>,
+    /// (config index, probe) → minimum and median ns per call.
+    both: BTreeMap<(usize, Probe), (f64, f64)>,
     configs: Vec<Config>,
     errors: Vec<String>,
 }
@@ -191,15 +205,23 @@ fn measure(o: &Options) -> Run {
             }
         }
     }
-    let ns = samples
+    let both: BTreeMap<(usize, Probe), (f64, f64)> = samples
         .into_iter()
         .filter(|(k, _)| !failed.contains(k))
-        .map(|(k, mut v)| (k, cost::median(&mut v)))
+        .map(|(k, mut v)| {
+            let median = cost::median(&mut v);
+            (k, (v[0], median))
+        })
+        .collect();
+    let ns = both
+        .iter()
+        .map(|(k, &(min, median))| (*k, if o.min { min } else { median }))
         .collect();
     Run {
         kernel: kernel_release(),
         skipped,
         ns,
+        both,
         configs,
         errors,
     }
@@ -217,8 +239,11 @@ fn markdown(run: &Run, o: &Options) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "kernel {}; {} calls per child, median of {} children; ns per call (ratio to no filter)\n",
-        run.kernel, o.iters, o.rounds
+        "kernel {}; {} calls per child, {} of {} children; ns per call (ratio to no filter)\n",
+        run.kernel,
+        o.iters,
+        if o.min { "minimum" } else { "median" },
+        o.rounds
     );
     let filters: Vec<&str> = Compiler::KERNEL.iter().map(|c| c.name()).collect();
     let _ = write!(s, "| set | probe | no filter |");
@@ -286,6 +311,10 @@ fn json_lines(run: &Run) -> Vec<serde_json::Value> {
             "probe": probe.name(),
             "ns_per_call": (ns * 10.0).round() / 10.0,
         });
+        if let Some(&(min, median)) = run.both.get(&(*i, *probe)) {
+            v["min_ns"] = json!((min * 10.0).round() / 10.0);
+            v["median_ns"] = json!((median * 10.0).round() / 10.0);
+        }
         if let Some(n) = run.none(*probe) {
             v["ratio_to_none"] = json!((ns / n * 1000.0).round() / 1000.0);
         }
@@ -378,7 +407,21 @@ mod vm {
             .find_map(|w| w.strip_prefix("exile.out="))
             .unwrap_or("/dev/console")
             .to_owned();
-        let o = super::parse(&[], true).unwrap_or_else(|_| unreachable!("no arguments"));
+        // exile.bench.iters=N, exile.bench.rounds=K, exile.bench.stat=S,
+        // exile.bench.set=NAME on the kernel command line.
+        let mut args = Vec::new();
+        for w in cmdline.split_whitespace() {
+            if let Some((k, v)) = w
+                .strip_prefix("exile.bench.")
+                .and_then(|kv| kv.split_once('='))
+            {
+                args.push(format!("--{k}"));
+                args.push(v.to_owned());
+            }
+        }
+        let o = super::parse(&args, true)
+            .or_else(|_| super::parse(&[], true))
+            .unwrap_or_else(|_| unreachable!("no arguments parse"));
         let run = super::measure(&o);
         let mut lines = Vec::new();
         for l in super::json_lines(&run) {
