@@ -46,7 +46,9 @@ pub mod vows;
 pub use error::Error;
 pub use features::Features;
 pub use fs::{Fs, Scope};
-pub use launch::{launch, launch_stream, CommandExt, LaunchError, Launcher, Streaming, Syscall};
+pub use launch::{
+    launch, launch_stream, CommandExt, DynamicProgram, LaunchError, Launcher, Streaming, Syscall,
+};
 pub use ns::Namespaces;
 pub use policy::{vow, Policy, Prepared, Requirement};
 pub use process::{Capability, Resource};

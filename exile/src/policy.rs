@@ -329,6 +329,14 @@ impl Policy {
     /// let report = Policy::new().vows("stdio rpath".parse()?).prepare()?.apply()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// `stdio` lets the process signal itself (`raise`, `abort`) through a
+    /// rule naming the pid of the process that calls `prepare`. Applied in
+    /// any other process — a [`launch`](crate::launch) child, a `Command`
+    /// started with [`CommandExt::sandbox`](crate::CommandExt::sandbox) —
+    /// the filter is installed without that rule: the sandboxed process may
+    /// not signal anyone (add `proc` for that), least of all the process
+    /// that prepared its policy.
     pub fn vows(mut self, vows: Vows) -> Self {
         self.vows = Some(vows);
         self
@@ -729,23 +737,34 @@ impl Policy {
                         reason: Reason::KernelLacks(KernelFeature::SeccompLog),
                     });
                 }
-                let mut spec = match self.vows {
-                    Some(vows) => {
-                        let options = VowOptions {
-                            violation,
-                            errno_override: None,
-                            self_pid: Some(std::process::id()),
-                        };
-                        vows::filter_spec(vows, &options)
-                            .map_err(|e| Error::Seccomp(e.to_string()))?
+                let build = |self_pid: Option<u32>| -> Result<Vec<SockFilter>, Error> {
+                    let mut spec = match self.vows {
+                        Some(vows) => {
+                            let options = VowOptions {
+                                violation,
+                                errno_override: None,
+                                self_pid,
+                            };
+                            vows::filter_spec(vows, &options)
+                                .map_err(|e| Error::Seccomp(e.to_string()))?
+                        }
+                        None => FilterSpec::new(self.syscall_default.unwrap_or(Action::Allow)),
+                    };
+                    for (nr, rule) in self.syscall_rules.iter().rev() {
+                        spec.add_first(*nr, rule.clone());
                     }
-                    None => FilterSpec::new(self.syscall_default.unwrap_or(Action::Allow)),
+                    compiler::compile(&spec).map_err(|e| Error::Seccomp(e.to_string()))
                 };
-                for (nr, rule) in self.syscall_rules.iter().rev() {
-                    spec.add_first(*nr, rule.clone());
+                // `stdio` lets a process signal itself: its pid is a constant
+                // in the filter. In any other process (a launch child, a
+                // Command) that constant would be the *preparing* process,
+                // which the sandboxed one could then kill: there the filter
+                // built without self-signals is installed instead.
+                plan.seccomp_pid = std::process::id();
+                plan.seccomp = build(Some(plan.seccomp_pid))?;
+                if self.vows.is_some() {
+                    plan.seccomp_foreign = build(None)?;
                 }
-                plan.seccomp =
-                    compiler::compile(&spec).map_err(|e| Error::Seccomp(e.to_string()))?;
                 plan.trap_handler = plan.seccomp.iter().any(|insn| {
                     insn.code == bpf::op::RET | bpf::op::K && insn.k & ret::ACTION_FULL == ret::TRAP
                 });
@@ -1046,6 +1065,11 @@ struct Plan {
     ll_net: NetRules,
     ll_scopes: Scope,
     seccomp: Vec<SockFilter>,
+    /// The process `seccomp` was built for (its self-signal rules name it).
+    seccomp_pid: u32,
+    /// The filter for any other process: no self-signal rules (empty when
+    /// the policy has no vows, so `seccomp` fits every process).
+    seccomp_foreign: Vec<SockFilter>,
     seccomp_flags: InstallFlags,
     /// The filter can return `SECCOMP_RET_TRAP`: apply installs exile's
     /// SIGSYS report handler unless the program has its own.
@@ -1072,6 +1096,8 @@ impl Plan {
             ll_net: NetRules::default(),
             ll_scopes: Scope::empty(),
             seccomp: Vec::new(),
+            seccomp_pid: 0,
+            seccomp_foreign: Vec::new(),
             seccomp_flags: InstallFlags::empty(),
             trap_handler: false,
         }
@@ -1257,8 +1283,15 @@ impl Prepared {
             if r.is_ok() && !plan.seccomp_flags.contains(InstallFlags::TSYNC) {
                 r = single_threaded;
             }
+            let filter = if plan.seccomp_foreign.is_empty()
+                || nix::unistd::getpid().as_raw() as u32 == plan.seccomp_pid
+            {
+                &plan.seccomp
+            } else {
+                &plan.seccomp_foreign
+            };
             if r.is_ok() {
-                r = crate::seccomp::install(&plan.seccomp, plan.seccomp_flags)
+                r = crate::seccomp::install(filter, plan.seccomp_flags)
                     .map_err(|e| (Step::InstallSeccomp, e));
             }
             run(Mechanism::Seccomp, r)?;

@@ -225,7 +225,6 @@ fn dynamic_program_with_the_namespace_fallback() {
 /// `Command` and `launch`) must not turn that into "may signal the
 /// preparing process".
 #[test]
-#[ignore = "policy.rs builds the self-signal rule for the preparing process's pid (reported; fix proposed)"]
 fn a_sandboxed_command_cannot_signal_the_process_that_prepared_its_policy() {
     let sh = DynamicProgram::new("/bin/sh").unwrap();
     let prepared = sh

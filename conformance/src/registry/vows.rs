@@ -917,6 +917,47 @@ pub fn probes(p: &mut Vec<Probe>) {
             ))
         },
     ));
+    // Prepared here, applied in a forked child: the child must not be able
+    // to signal the preparing process (stdio's self-signal rule names the
+    // preparer's pid; in another process it is left out).
+    p.push(Probe::new(
+        "vow::stdio::child_cannot_signal_preparer",
+        |_| {
+            let prepared = match Policy::new().vows("stdio".parse().expect("vows")).prepare() {
+                Ok(p) => p,
+                Err(e) => return Observed::Value(format!("prepare: {e}")),
+            };
+            // SAFETY: the probe child is single-threaded; the grandchild
+            // applies (no allocation) and makes system calls only.
+            match unsafe { nix::unistd::fork() } {
+                Err(e) => Observed::Errno(e as i32),
+                Ok(nix::unistd::ForkResult::Child) => {
+                    let code = match prepared.apply() {
+                        // SAFETY: kill with signal 0 only checks permission.
+                        Ok(_) => match unsafe { libc::kill(libc::getppid(), 0) } {
+                            0 => 0,
+                            _ => 2,
+                        },
+                        Err(_) => 3,
+                    };
+                    // SAFETY: leave at once.
+                    unsafe { libc::_exit(code) }
+                }
+                Ok(nix::unistd::ForkResult::Parent { child }) => {
+                    match nix::sys::wait::waitpid(child, None) {
+                        Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => {
+                            Observed::Signal(sig as i32)
+                        }
+                        Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => {
+                            Observed::Value("the preparer could be signalled".into())
+                        }
+                        other => Observed::Value(format!("{other:?}")),
+                    }
+                }
+            }
+        },
+        killed,
+    ));
     // A SIGSYS handler the program installed before apply is kept.
     p.push(Probe::new(
         "vow::action::trap_keeps_own_handler",

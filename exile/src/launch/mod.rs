@@ -125,10 +125,11 @@
 //! `Command::new("tar").sandbox(prepared)` applies the policy in
 //! `pre_exec`, so the program runs under it from its first instruction.
 //!
-//! *Vows and dynamically linked programs:* a vow helper that adds what the
-//! dynamic loader needs (`prot_exec`, `rpath` on the library directories)
-//! for sandboxing a dynamically linked program will be documented here once
-//! vows land.
+//! *Vows and dynamically linked programs:* the program's dynamic loader
+//! runs under the policy too. [`DynamicProgram`] adds what it needs: vows
+//! `stdio rpath exec prot_exec`, read and execute on the program, its
+//! loader (`PT_INTERP`) and the library directories, read on
+//! `/etc/ld.so.cache`.
 
 use std::fmt;
 use std::io::{self, Read};
