@@ -207,6 +207,8 @@ fn summary() {
 criterion_group! {
     name = benches;
     config = Criterion::default()
+        .without_plots()
+        .nresamples(20_000)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
         .sample_size(15);

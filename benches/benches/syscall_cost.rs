@@ -88,6 +88,8 @@ fn ratios() {
 criterion_group! {
     name = benches;
     config = Criterion::default()
+        .without_plots()
+        .nresamples(20_000)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(15);

@@ -3,7 +3,7 @@
 //!
 //! The child sets no_new_privs (with or without a filter, so every
 //! configuration runs under the same conditions), installs the programs
-//! with [`exile::seccomp::install`] (no flags: the kernel's default
+//! with [`exile::seccomp::install()`] (no flags: the kernel's default
 //! speculation mitigations), runs the call a few times to warm up, times
 //! `iters` calls with [`Instant`], writes the nanoseconds to a pipe and
 //! exits. Between `fork` and `_exit` it only makes system calls: no

@@ -146,6 +146,55 @@ pub fn measure(stack: &Stack, spec: &FilterSpec) -> Result<Figures, MeasureError
     })
 }
 
+/// Instructions executed for the two calls `syscall_cost` times:
+/// `getppid()` and `fcntl(3, F_GETFD)`.
+pub fn probe_counts(stack: &Stack, spec: &FilterSpec) -> Result<(usize, usize), MeasureError> {
+    let programs = peers::programs(stack).map_err(|e| MeasureError::Invalid(e.to_string()))?;
+    let arch = spec.arch.audit_arch();
+    let run = |nr: libc::c_long, args: [u64; 6]| {
+        peers::run_stack(&programs, &SeccompData::new(arch, nr as u32, args)).1
+    };
+    Ok((
+        run(libc::SYS_getppid, [0; 6]),
+        run(libc::SYS_fcntl, [3, libc::F_GETFD as u64, 0, 0, 0, 0]),
+    ))
+}
+
+/// Markdown: instructions executed by the `syscall_cost` probes, per set
+/// (rows) and compiler (columns).
+pub fn probe_markdown() -> String {
+    let mut out = String::from("| set | probe |");
+    for c in peers::Compiler::ALL {
+        out.push_str(&format!(" {c} |"));
+    }
+    out.push_str("\n|---|---|");
+    for _ in peers::Compiler::ALL {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+    for set in sets::all() {
+        let counts: Vec<Option<(usize, usize)>> = peers::Compiler::ALL
+            .iter()
+            .map(|c| {
+                c.compile(&set.spec)
+                    .ok()
+                    .and_then(|s| probe_counts(&s, &set.spec).ok())
+            })
+            .collect();
+        for (i, probe) in ["getppid", "fcntl(F_GETFD)"].iter().enumerate() {
+            out.push_str(&format!("| {} | {probe} |", set.name));
+            for c in &counts {
+                let cell = c.map_or("–".to_owned(), |(g, f)| {
+                    (if i == 0 { g } else { f }).to_string()
+                });
+                out.push_str(&format!(" {cell} |"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// One row of the filter-cost table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {

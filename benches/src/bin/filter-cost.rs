@@ -1,5 +1,6 @@
 //! `filter-cost`: instructions executed per system call, per rule set and
-//! compiler, from exile's interpreter (deterministic).
+//! compiler, from exile's interpreter (deterministic); in markdown also the
+//! instructions executed by the two calls `syscall-cost` times.
 //!
 //! ```text
 //! cargo run --release -p exile-benches --bin filter-cost            # markdown table
@@ -30,5 +31,7 @@ fn main() {
         }
     } else {
         print!("{}", measure::markdown(&rows));
+        println!("\nInstructions executed by the calls `syscall-cost` times:\n");
+        print!("{}", measure::probe_markdown());
     }
 }
