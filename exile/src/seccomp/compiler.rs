@@ -16,7 +16,9 @@
 //!    numbers 1), with a balanced tree as fallback when that tree would be
 //!    deeper than 18 or there are more than 640 ranges. With ~150 allowed
 //!    calls, a constant call executes about 10 instructions on average and
-//!    13 at worst (an exile.h-style chain: 81 and 156).
+//!    13 at worst (the plain linear chain of [`compile_linear`]: 81 and
+//!    156; exile.h's own chain, which reloads the number and returns in
+//!    every entry, about twice that — see `benches/RESULTS.md`).
 //! 3. **Argument checks**: one block per distinct rule list (system calls
 //!    with identical rules share it); rules in order, first match wins,
 //!    conditions ANDed, falling through to the default. 64-bit conditions
@@ -1026,12 +1028,15 @@ fn emit_cond_naive(e: &mut Emitter, c: &ArgCond, t: Label, f: Label) {
     }
 }
 
-/// Compile `spec` as exile.h does: the architecture check, the x32 check on
-/// x86_64, then for each system call in table order a `JEQ nr` followed by
-/// its argument checks, and the default at the end.
+/// Compile `spec` as a plain linear chain: the architecture check, the x32
+/// check on x86_64, then for each system call in number order a `JEQ nr`
+/// followed by its argument checks, and the default at the end; returns
+/// are shared.
 ///
-/// Same semantics as [`compile`], no optimisation but long jumps; a peer in
-/// benchmarks and a second reference in tests.
+/// Same semantics as [`compile`], no optimisation but long jumps; the
+/// straightforward reference encoding in tests and a peer in benchmarks.
+/// (Leaner than exile.h's chain, which reloads the number and ends every
+/// entry in its own `RET`; the benches model that one separately.)
 pub fn compile_linear(spec: &FilterSpec) -> Result<Vec<SockFilter>, CompileError> {
     validate(spec)?;
     let mut e = Emitter::new();
