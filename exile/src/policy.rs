@@ -332,7 +332,7 @@ impl Policy {
     ///
     /// `stdio` lets the process signal itself (`raise`, `abort`) through a
     /// rule naming the pid of the process that calls `prepare`. Applied in
-    /// any other process — a [`launch`](crate::launch) child, a `Command`
+    /// any other process — a [`launch`](fn@crate::launch) child, a `Command`
     /// started with [`CommandExt::sandbox`](crate::CommandExt::sandbox) —
     /// the filter is installed without that rule: the sandboxed process may
     /// not signal anyone (add `proc` for that), least of all the process
@@ -351,7 +351,7 @@ impl Policy {
     /// ([`seccomp::trap`](crate::seccomp::trap)) just before the filter: it
     /// writes `exile: seccomp denied system call NAME (NR)` to stderr and the
     /// process dies of SIGSYS. A SIGSYS handler the program installed before
-    /// `apply` is kept instead (that is how [`launch`](crate::launch) reports
+    /// `apply` is kept instead (that is how [`launch`](fn@crate::launch) reports
     /// the trapped call to its parent). The same holds for manual rules with
     /// the trap action. After `exec` the handler is gone (the kernel resets
     /// it), so an exec'd program just dies of SIGSYS.

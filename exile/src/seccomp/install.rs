@@ -114,13 +114,13 @@ pub fn install(prog: &[SockFilter], flags: InstallFlags) -> Result<(), Errno> {
 /// ```
 ///
 /// [`Prepared::apply`](crate::Prepared::apply) installs it in
-/// [`TrapMode::Kill`] by itself when the filter can trap and SIGSYS still
-/// has its default action; call [`install_trap_handler_with`] before
-/// `apply` to choose [`TrapMode::Return`] (apply keeps a handler it finds).
+/// [`TrapMode::Kill`](trap::TrapMode::Kill) by itself when the filter can trap and SIGSYS still
+/// has its default action; call [`install_trap_handler_with`](trap::install_trap_handler_with) before
+/// `apply` to choose [`TrapMode::Return`](trap::TrapMode::Return) (apply keeps a handler it finds).
 ///
-/// In [`TrapMode::Kill`] (what [`install_trap_handler`] sets) the process
+/// In [`TrapMode::Kill`](trap::TrapMode::Kill) (what [`install_trap_handler`](trap::install_trap_handler) sets) the process
 /// then dies of SIGSYS, as with `KILL_PROCESS`, so a parent sees the signal.
-/// In [`TrapMode::Return`] the denied call returns `-1` with `ENOSYS`
+/// In [`TrapMode::Return`](trap::TrapMode::Return) the denied call returns `-1` with `ENOSYS`
 /// instead and the program goes on (a diagnosis mode: every denied call is
 /// reported, none is fatal).
 ///
