@@ -53,6 +53,17 @@ fn ok(_: &Ctx) -> Expected {
     Expected::Ok
 }
 
+/// Open /dev/null (writable, exists in a VM too) with `flags`.
+fn open_null(flags: libc::c_int) -> Observed {
+    // SAFETY: a NUL-terminated literal path.
+    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), flags | libc::O_CLOEXEC, 0o644) };
+    if fd >= 0 {
+        // SAFETY: closing the fd just opened.
+        unsafe { libc::close(fd) };
+    }
+    sys(fd as libc::c_long)
+}
+
 fn open_flags(flags: libc::c_int) -> Observed {
     // SAFETY: a NUL-terminated literal path.
     // A file that exists everywhere, also in a VM's initramfs.
@@ -174,6 +185,64 @@ fn cases() -> Vec<Case> {
             "wpath::open_read_denied",
             "stdio wpath",
             || open_flags(libc::O_RDONLY),
+            killed,
+        ),
+        // The open-flag checks, flag by flag (found missing by cargo
+        // mutants: each of these turns one mutant of open_flag_rules).
+        (
+            "rpath::open_rdwr_denied",
+            "stdio rpath",
+            || open_null(libc::O_RDWR),
+            killed,
+        ),
+        (
+            "wpath::open_rdwr_with_rpath",
+            "stdio rpath wpath",
+            || open_null(libc::O_RDWR),
+            ok,
+        ),
+        (
+            "rpath::open_creat_denied",
+            "stdio rpath",
+            || open_null(libc::O_RDONLY | libc::O_CREAT),
+            killed,
+        ),
+        (
+            "cpath::open_creat_with_rpath",
+            "stdio rpath cpath",
+            || open_null(libc::O_RDONLY | libc::O_CREAT),
+            ok,
+        ),
+        (
+            "rpath::open_trunc_denied",
+            "stdio rpath",
+            || open_null(libc::O_RDONLY | libc::O_TRUNC),
+            killed,
+        ),
+        (
+            "wpath::open_trunc",
+            "stdio wpath",
+            || open_null(libc::O_WRONLY | libc::O_TRUNC),
+            ok,
+        ),
+        (
+            "thread::fork_denied",
+            "stdio thread",
+            || {
+                // clone(SIGCHLD): a new process, not a thread.
+                // SAFETY: raw clone without CLONE_VM: a child that got
+                // through would be a copy of this process, which leaves at
+                // once with _exit.
+                let r = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) };
+                if r == 0 {
+                    // SAFETY: leave the forked copy at once.
+                    unsafe { libc::_exit(0) }
+                }
+                if r > 0 {
+                    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(r as i32), None);
+                }
+                sys(r)
+            },
             killed,
         ),
         (
