@@ -588,18 +588,16 @@ impl Policy {
             // /proc/PID/fd/N of a same-uid process open its files (inside
             // a user namespace ptrace checks refuse that).
             if ns_ok && !user {
-                if let Some((path, _)) = self
-                    .paths
-                    .iter()
-                    .find(|(p, _)| p == Path::new("/") || p.starts_with("/proc"))
-                {
+                if let Some(path) = plan.fallback.as_ref().and_then(|f| f.exposes_procfs()) {
                     return Err(Error::Path {
-                        path: path.clone(),
-                        problem: "the mount-namespace fallback without a user namespace (here: root \
-                                  with user namespaces unavailable or not used) cannot confine /proc: \
-                                  /proc/PID/root and /proc/PID/fd reach outside the sandbox; \
-                                  leave / and /proc out of the rules, or add Namespaces::USER"
-                            .to_owned(),
+                        path: path.to_owned(),
+                        problem:
+                            "the mount-namespace fallback without a user namespace (here: root \
+                                  with user namespaces unavailable or not used) cannot confine a \
+                                  procfs, and this rule's bind would show one: /proc/PID/root and \
+                                  /proc/PID/fd reach outside the sandbox; leave /proc out of the \
+                                  rules, or add Namespaces::USER"
+                                .to_owned(),
                     });
                 }
             }
@@ -1176,17 +1174,24 @@ impl Prepared {
     pub fn apply(&self) -> Result<Report, Error> {
         let plan = &self.plan;
         let mut report = plan.template;
+        let mut run = |m: Mechanism, r: Result<(), (Step, Errno)>| record(plan, &mut report, m, r);
+        let wanted = |m: Mechanism| plan.levels[m.index()].is_some();
         // Landlock before ABI 8, seccomp without TSYNC and a mount
         // namespace bind only the calling thread: with other threads
         // running they would leave those unrestricted. Counted first
-        // (the fallback may hide /proc).
-        let single_threaded = match sys::thread_count() {
-            Ok(1) => Ok(()),
-            Ok(_) => Err((Step::CheckSingleThreaded, Errno::EINVAL)),
-            Err(e) => Err((Step::CheckSingleThreaded, e)),
+        // (the fallback may hide /proc), and only when one is in play.
+        let per_thread = (plan.landlock.is_some() && plan.features.landlock.abi < 8)
+            || (wanted(Mechanism::Seccomp) && !plan.seccomp_flags.contains(InstallFlags::TSYNC))
+            || wanted(Mechanism::MountNamespace);
+        let single_threaded = if !per_thread {
+            Ok(())
+        } else {
+            match sys::thread_count() {
+                Ok(1) => Ok(()),
+                Ok(_) => Err((Step::CheckSingleThreaded, Errno::EINVAL)),
+                Err(e) => Err((Step::CheckSingleThreaded, e)),
+            }
         };
-        let mut run = |m: Mechanism, r: Result<(), (Step, Errno)>| record(plan, &mut report, m, r);
-        let wanted = |m: Mechanism| plan.levels[m.index()].is_some();
 
         if wanted(Mechanism::CloseFds) {
             run(

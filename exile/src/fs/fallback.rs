@@ -192,6 +192,9 @@ pub(crate) struct FallbackPlan {
     chdir: CString,
     /// Per rule: what the mounts grant beyond it.
     excess: Vec<(usize, Fs)>,
+    /// The first rule whose bind would show a procfs in the new root (the
+    /// rule's own file is on one, or a proc mount lies beneath it).
+    procfs: Option<PathBuf>,
 }
 
 /// A rule's path as the new root will hold it.
@@ -226,6 +229,8 @@ struct Site {
 struct MountEntry {
     point: PathBuf,
     flags: libc::c_ulong,
+    /// The filesystem type is `proc`.
+    procfs: bool,
 }
 
 fn path_error(path: &Path, problem: impl Into<String>) -> Error {
@@ -264,6 +269,16 @@ impl FallbackPlan {
         } else {
             Vec::new()
         };
+        let procfs = rules.iter().zip(&resolved).find_map(|(rule, r)| {
+            // fstatfs works on the rule's O_PATH fd since Linux 3.12.
+            let on_proc = nix::sys::statfs::fstatfs(&rule.fd)
+                .is_ok_and(|st| st.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
+            let proc_beneath = rule.kind == Kind::Dir
+                && mounts
+                    .iter()
+                    .any(|m| m.procfs && m.point.starts_with(&r.canonical));
+            (on_proc || proc_beneath).then(|| rule.path.clone())
+        });
         let avoid: Vec<&Path> = sites.iter().map(|s| s.canonical.as_path()).collect();
         let staging = choose_staging(&avoid)?;
         let chdir = working_directory(chdir, &sites)?;
@@ -368,7 +383,16 @@ impl FallbackPlan {
             chdir: CString::new(chdir.as_os_str().as_bytes())
                 .map_err(|_| path_error(&chdir, "the path contains a NUL byte"))?,
             excess,
+            procfs,
         })
+    }
+
+    /// The first rule (its path as given) whose bind would show a procfs
+    /// in the new root: its file is on one, or a proc mount lies beneath
+    /// it. Without a user namespace between the sandbox and the host, such
+    /// a procfs reaches outside (`/proc/PID/root`, `/proc/PID/fd/N`).
+    pub(crate) fn exposes_procfs(&self) -> Option<&Path> {
+        self.procfs.as_deref()
     }
 
     /// Per rule (its index in `rules`): the rights the fallback would grant
@@ -713,9 +737,12 @@ fn parse_mountinfo(text: &[u8]) -> Vec<MountEntry> {
             let mut fields = line.split(|b| *b == b' ');
             let point = fields.nth(4)?;
             let options = fields.next()?;
+            // Optional fields, then "-", then the filesystem type.
+            let fstype = fields.skip_while(|f| *f != b"-").nth(1);
             Some(MountEntry {
                 point: PathBuf::from(OsStr::from_bytes(&unescape(point))),
                 flags: option_flags(options),
+                procfs: fstype == Some(b"proc"),
             })
         })
         .collect()
@@ -1112,6 +1139,10 @@ mod tests {
             libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC | libc::MS_RELATIME
         );
         assert_eq!(m[1].flags, libc::MS_RDONLY | libc::MS_NOATIME);
+        assert_eq!(
+            m.iter().map(|e| e.procfs).collect::<Vec<_>>(),
+            [true, false, false]
+        );
         assert_eq!(m[2].point, Path::new("/with space"));
         assert_eq!(unescape(b"a\\134b\\"), b"a\\b\\");
     }
