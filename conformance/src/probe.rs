@@ -245,6 +245,23 @@ pub fn observe<T>(r: Result<T, Errno>) -> Observed {
     }
 }
 
+/// A raw system call's return value as an observation: negative is the
+/// errno, anything else success.
+pub fn sys(r: libc::c_long) -> Observed {
+    if r < 0 {
+        Observed::Errno(Errno::last() as i32)
+    } else {
+        Observed::Ok
+    }
+}
+
+/// A raw system call with up to 6 integer arguments, observed.
+pub fn call(nr: libc::c_long, a: [libc::c_long; 6]) -> Observed {
+    // SAFETY: probes pass integers, NULL, or pointers to live locals; the
+    // kernel validates them (the point is what the sandbox lets through).
+    sys(unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) })
+}
+
 /// Switch the calling (child) process to `identity`.
 pub fn become_identity(identity: Identity) -> Result<(), Errno> {
     if identity == Identity::Unprivileged {

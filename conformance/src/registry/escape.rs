@@ -105,7 +105,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
 use crate::fixture;
-use crate::probe::{apply, Ctx, Expected, Identity, Observed, Probe};
+use crate::probe::{apply, call, sys, Ctx, Expected, Identity, Observed, Probe};
 
 /// `EXILE_ESCAPE_CONTROL=1`: run every escape case without its policy.
 static CONTROL: AtomicBool = AtomicBool::new(false);
@@ -124,21 +124,6 @@ const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
 const KEY_SPEC_PROCESS_KEYRING: libc::c_long = -2;
 const KCMP_FILE: libc::c_long = 0;
 const TIOCLINUX: libc::c_long = 0x541C;
-
-fn sys(r: libc::c_long) -> Observed {
-    if r < 0 {
-        Observed::Errno(Errno::last() as i32)
-    } else {
-        Observed::Ok
-    }
-}
-
-/// A raw system call with up to 6 integer arguments.
-fn call(nr: libc::c_long, a: [libc::c_long; 6]) -> Observed {
-    // SAFETY: the cases pass integers, NULL, or pointers to live locals;
-    // the kernel validates them (the point is what the sandbox lets through).
-    sys(unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) })
-}
 
 fn ptr<T>(p: *const T) -> libc::c_long {
     p as libc::c_long

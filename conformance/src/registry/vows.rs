@@ -7,22 +7,7 @@ use exile::{Policy, Vows};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
-use crate::probe::{apply, Ctx, Expected, Observed, Probe};
-
-fn sys(r: libc::c_long) -> Observed {
-    if r < 0 {
-        Observed::Errno(Errno::last() as i32)
-    } else {
-        Observed::Ok
-    }
-}
-
-/// Raw system call with up to 6 arguments.
-fn call(nr: libc::c_long, a: [libc::c_long; 6]) -> Observed {
-    // SAFETY: probes pass integer arguments or NULL pointers only; the
-    // kernel validates them (the point is what the filter lets through).
-    sys(unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) })
-}
+use crate::probe::{apply, call, sys, Ctx, Expected, Observed, Probe};
 
 fn with_vows(vows: &str, op: fn() -> Observed) -> Observed {
     let v: Vows = match vows.parse() {
@@ -51,6 +36,21 @@ fn killed(_: &Ctx) -> Expected {
 
 fn ok(_: &Ctx) -> Expected {
     Expected::Ok
+}
+
+/// An anonymous PROT_READ|PROT_EXEC mapping.
+fn mmap_exec() -> Observed {
+    call(
+        libc::SYS_mmap,
+        [
+            0,
+            4096,
+            (libc::PROT_READ | libc::PROT_EXEC) as _,
+            (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as _,
+            -1,
+            0,
+        ],
+    )
 }
 
 /// Open /dev/null (writable, exists in a VM too) with `flags`.
@@ -102,24 +102,7 @@ fn cases() -> Vec<Case> {
             || open_flags(libc::O_RDONLY),
             killed,
         ),
-        (
-            "stdio::mmap_exec_denied",
-            "stdio",
-            || {
-                call(
-                    libc::SYS_mmap,
-                    [
-                        0,
-                        4096,
-                        (libc::PROT_READ | libc::PROT_EXEC) as _,
-                        (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as _,
-                        -1,
-                        0,
-                    ],
-                )
-            },
-            killed,
-        ),
+        ("stdio::mmap_exec_denied", "stdio", mmap_exec, killed),
         // Allowed by the filter; the kernel then says EBADF for fd -1.
         (
             "stdio::ioctl_fionread",
@@ -412,24 +395,7 @@ fn cases() -> Vec<Case> {
             || call(libc::SYS_execve, [0, 0, 0, 0, 0, 0]),
             killed,
         ),
-        (
-            "prot_exec::mmap_exec",
-            "stdio prot_exec",
-            || {
-                call(
-                    libc::SYS_mmap,
-                    [
-                        0,
-                        4096,
-                        (libc::PROT_READ | libc::PROT_EXEC) as _,
-                        (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as _,
-                        -1,
-                        0,
-                    ],
-                )
-            },
-            ok,
-        ),
+        ("prot_exec::mmap_exec", "stdio prot_exec", mmap_exec, ok),
         (
             "clone::fork",
             "stdio clone",
