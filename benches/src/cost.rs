@@ -151,6 +151,17 @@ fn child(stack: &[Vec<SockFilter>], probe: Probe, iters: u64, out: libc::c_int) 
     unsafe { libc::_exit(0) }
 }
 
+/// A close-on-exec pipe: (read end, write end).
+fn pipe() -> Result<(OwnedFd, OwnedFd), CostError> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into `fds`.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(CostError::Os("pipe2", std::io::Error::last_os_error()));
+    }
+    // SAFETY: both descriptors were just created and are owned here only.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
 /// Fork a child that installs `stack` (nothing when empty), then time
 /// `iters` calls of `probe` in it. Returns the child's elapsed time for the
 /// loop.
@@ -159,14 +170,7 @@ pub fn time_in_child(
     probe: Probe,
     iters: u64,
 ) -> Result<Duration, CostError> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two descriptors into `fds`.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(CostError::Os("pipe2", std::io::Error::last_os_error()));
-    }
-    // SAFETY: both descriptors were just created and are owned here only.
-    let (read_end, write_end) =
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (read_end, write_end) = pipe()?;
     // SAFETY: the child only makes system calls (prctl, seccomp, the probe,
     // clock_gettime, write) and _exits: no allocation or lock after fork.
     let pid = unsafe { libc::fork() };
@@ -192,14 +196,7 @@ pub fn measure_in_child<F>(f: F) -> Result<Duration, CostError>
 where
     F: FnOnce() -> Result<Duration, i32>,
 {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two descriptors into `fds`.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(CostError::Os("pipe2", std::io::Error::last_os_error()));
-    }
-    // SAFETY: both descriptors were just created and are owned here only.
-    let (read_end, write_end) =
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (read_end, write_end) = pipe()?;
     // SAFETY: the child runs `f`, writes 8 bytes and _exits; see above for
     // allocation after fork.
     let pid = unsafe { libc::fork() };
