@@ -13,7 +13,8 @@ use nix::errno::Errno;
 /// Result of a raw system call: the return value or the errno.
 pub(crate) type SysResult<T> = Result<T, Errno>;
 
-fn check(ret: libc::c_long) -> SysResult<libc::c_long> {
+/// `ret`, or the thread's errno when `ret` is negative.
+pub(crate) fn check(ret: libc::c_long) -> SysResult<libc::c_long> {
     if ret < 0 {
         Err(Errno::last())
     } else {

@@ -8,13 +8,10 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
-fn check(ret: libc::c_long) -> Result<libc::c_long, Errno> {
-    if ret < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(ret)
-    }
-}
+use crate::sys::check;
+// fork, _exit, read and write are the crate's own wrappers (also
+// async-signal-safe and allocation-free).
+pub(crate) use crate::sys::{exit_now as exit, fork, read, write_all};
 
 /// `socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`.
 pub(crate) fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
@@ -31,23 +28,6 @@ pub(crate) fn socketpair() -> Result<(OwnedFd, OwnedFd), Errno> {
     check(r.into())?;
     // SAFETY: both fds were just created by socketpair and are owned by nobody else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// `fork()`: 0 in the child, the child's pid in the parent.
-///
-/// The caller's child branch only makes async-signal-safe calls until the
-/// policy is applied and ends with [`exit`].
-pub(crate) fn fork() -> Result<libc::pid_t, Errno> {
-    // SAFETY: the child branch (launch's `child::run`) runs only
-    // async-signal-safe code before the user's closure and never returns.
-    let r = unsafe { libc::fork() };
-    check(r.into()).map(|v| v as libc::pid_t)
-}
-
-/// `_exit(code)`: no atexit handlers, no destructors, no stdio flush.
-pub(crate) fn exit(code: libc::c_int) -> ! {
-    // SAFETY: _exit never returns and touches no user-space state.
-    unsafe { libc::_exit(code) }
 }
 
 /// `close(fd)`; EINTR still releases the fd on Linux.
@@ -68,33 +48,6 @@ pub(crate) fn clear_cloexec(fd: RawFd) -> Result<(), Errno> {
     // SAFETY: F_SETFD only changes the descriptor flags.
     let r = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
     check(r.into()).map(drop)
-}
-
-/// `write(fd, buf)` until all of `buf` is written (EINTR retried).
-pub(crate) fn write_all(fd: RawFd, mut buf: &[u8]) -> Result<(), Errno> {
-    while !buf.is_empty() {
-        // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
-        let r = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        match check(r as libc::c_long) {
-            Ok(0) => return Err(Errno::EIO),
-            Ok(n) => buf = &buf[n as usize..],
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// `read(fd, buf)` (EINTR retried).
-pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
-    loop {
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
-        let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        match check(r as libc::c_long) {
-            Err(Errno::EINTR) => {}
-            other => return other.map(|n| n as usize),
-        }
-    }
 }
 
 /// `recv(fd, buf, MSG_DONTWAIT)`: `Ok(0)` is end of stream.
