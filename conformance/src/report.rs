@@ -163,7 +163,7 @@ impl Area {
     ///
     /// ```text
     /// escape::fs::fallback::… → Fallback     escape::fs::… → Filesystem
-    /// vow::…, escape::…       → Seccomp      fs::landlock::… → Landlock
+    /// vow::…, seccomp::…, escape::… → Seccomp      fs::landlock::… → Landlock
     /// fs::fallback::…, fs::landlock_hidden::… → Fallback     fs::… → Filesystem
     /// ns::user::… → UserNamespaces   ns::… → Namespaces   net::… → Network
     /// caps::… → Capabilities   process:: fds:: rlimit:: features:: → Process
@@ -175,6 +175,7 @@ impl Area {
             ("escape::fs::", Area::Filesystem),
             ("escape::", Area::Seccomp),
             ("vow::", Area::Seccomp),
+            ("seccomp::", Area::Seccomp),
             ("fs::landlock::", Area::Landlock),
             ("features::landlock", Area::Landlock),
             ("fs::fallback::", Area::Fallback),

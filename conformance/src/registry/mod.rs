@@ -1,9 +1,11 @@
 //! Every probe, by name. Names are hierarchical: `process::…`, `caps::…`,
-//! `fds::…`, `rlimit::…`, `ns::…`, `features::…`, `fs::…`, `net::…`.
+//! `fds::…`, `rlimit::…`, `ns::…`, `features::…`, `fs::…`, `net::…`,
+//! `vow::…`, `seccomp::rule::…`, `escape::…`.
 
 pub mod escape;
 pub mod fs;
 pub mod net;
+pub mod rules;
 pub mod vows;
 
 use std::collections::BTreeMap;
@@ -26,6 +28,7 @@ pub fn all() -> Vec<Probe> {
     fs::probes(&mut probes);
     net::probes(&mut probes);
     vows::probes(&mut probes);
+    rules::probes(&mut probes);
     escape::probes(&mut probes);
     probes
 }
