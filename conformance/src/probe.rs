@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use exile::seccomp::compiler::CompileError;
 use exile::{Error, Features, Policy, Report};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -49,7 +50,7 @@ impl fmt::Display for Observed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Observed::Ok => f.write_str("ok"),
-            Observed::Errno(e) => write!(f, "errno({})", Errno::from_raw(*e)),
+            Observed::Errno(e) => write!(f, "errno({})", errno_name(*e)),
             Observed::Signal(s) => write!(f, "signal({})", signal_name(*s)),
             Observed::Exit(c) => write!(f, "exit({c})"),
             Observed::PolicyError { kind, message } => write!(f, "policy error {kind}: {message}"),
@@ -117,12 +118,20 @@ impl fmt::Display for Expected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expected::Ok => f.write_str("ok"),
-            Expected::Errno(e) => write!(f, "errno({})", Errno::from_raw(*e)),
+            Expected::Errno(e) => write!(f, "errno({})", errno_name(*e)),
             Expected::Signal(s) => write!(f, "signal({})", signal_name(*s)),
             Expected::PolicyError(k) => write!(f, "policy error {k}*"),
             Expected::Value(v) => write!(f, "value({v})"),
             Expected::Skip(why) => write!(f, "skip ({why})"),
         }
+    }
+}
+
+/// `EPERM: Operation not permitted`, or the number when nix has no name.
+fn errno_name(e: i32) -> String {
+    match Errno::from_raw(e) {
+        Errno::UnknownErrno => e.to_string(),
+        known => known.to_string(),
     }
 }
 
@@ -132,7 +141,7 @@ fn signal_name(s: i32) -> String {
 
 /// A short, stable description of an exile error for expectations:
 /// `unavailable:<mechanism>`, `apply:<mechanism>:<ERRNO>`, `keep_fd_not_open`,
-/// `id_not_owned`, `conflict`, …
+/// `id_not_owned`, `conflict`, `seccomp:bad_errno`, …
 pub fn error_kind(e: &Error) -> String {
     match e {
         Error::Unavailable { mechanism, .. } => format!("unavailable:{}", mechanism.label()),
@@ -150,6 +159,12 @@ pub fn error_kind(e: &Error) -> String {
         Error::Path { .. } => "path".into(),
         Error::Probe { .. } => "probe".into(),
         Error::Landlock(_) => "landlock".into(),
+        Error::Seccomp(e) => match e {
+            CompileError::BadErrno { .. } => "seccomp:bad_errno".into(),
+            CompileError::BadArg { .. } => "seccomp:bad_arg".into(),
+            CompileError::TooLong { .. } => "seccomp:too_long".into(),
+        },
+        Error::VowOptions(_) => "vow_options".into(),
         other => format!("other:{other}"),
     }
 }
@@ -249,7 +264,8 @@ pub fn observe<T>(r: Result<T, Errno>) -> Observed {
 /// errno, anything else success.
 pub fn sys(r: libc::c_long) -> Observed {
     if r < 0 {
-        Observed::Errno(Errno::last() as i32)
+        // The raw value: nix maps errnos it has no name for to 0.
+        Observed::Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
     } else {
         Observed::Ok
     }

@@ -316,9 +316,26 @@ pub enum Error {
     /// A system call name no table knows.
     #[error("unknown system call {0:?} on this architecture")]
     UnknownSyscall(String),
-    /// The seccomp filter could not be built (bad rule, too long, bad options).
+    /// The seccomp filter could not be built: a manual rule with an errno
+    /// outside 1..=4095 or an argument past 5, or a program longer than the
+    /// kernel's 4096 instructions.
+    ///
+    /// ```
+    /// use exile::seccomp::compiler::CompileError;
+    /// use exile::seccomp::rules::{Action, Rule};
+    /// use exile::{Error, Policy};
+    /// let policy = Policy::empty()
+    ///     .no_new_privs(true)
+    ///     .syscall_rule(libc::SYS_getppid as u32, Rule::always(Action::Errno(0)));
+    /// let err = policy.prepare().unwrap_err();
+    /// assert!(matches!(err, Error::Seccomp(CompileError::BadErrno { errno: 0, .. })));
+    /// ```
     #[error("seccomp filter: {0}")]
-    Seccomp(String),
+    Seccomp(#[from] crate::seccomp::compiler::CompileError),
+    /// The vow options cannot make a filter (violation action `Allow`, an
+    /// errno outside 1..=4095).
+    #[error("seccomp filter: {0}")]
+    VowOptions(#[from] crate::vows::VowOptionsError),
     /// A vow string did not parse.
     #[error(transparent)]
     Vows(#[from] crate::vows::VowParseError),

@@ -748,15 +748,14 @@ impl Policy {
                                 errno_override: None,
                                 self_pid,
                             };
-                            vows::filter_spec(vows, &options)
-                                .map_err(|e| Error::Seccomp(e.to_string()))?
+                            vows::filter_spec(vows, &options)?
                         }
                         None => FilterSpec::new(self.syscall_default.unwrap_or(Action::Allow)),
                     };
                     for (nr, rule) in self.syscall_rules.iter().rev() {
                         spec.add_first(*nr, rule.clone());
                     }
-                    compiler::compile(&spec).map_err(|e| Error::Seccomp(e.to_string()))
+                    Ok(compiler::compile(&spec)?)
                 };
                 // `stdio` lets a process signal itself: its pid is a constant
                 // in the filter. In any other process (a launch child, a

@@ -7,7 +7,9 @@
 //! and `u32::MAX`), masks with and without high bits, conditions that can
 //! never or always hold, rule order, conjunctions over several arguments,
 //! the equality switch, and a program long enough to need trampolines (more
-//! than 255 instructions between a jump and its target).
+//! than 255 instructions between a jump and its target); also the limits:
+//! errno 4095 works, errno 0 or 4096, argument 6 and a program past 4096
+//! instructions are typed errors before anything is installed.
 //!
 //! Each case installs its rules on `getppid`, which ignores its arguments,
 //! so the filter sees any 64-bit register value without side effects; a
@@ -496,6 +498,67 @@ fn expected(case: &Case) -> Expected {
     Expected::value(line.join(" "))
 }
 
+/// Apply one rule on [`NR`] and make the call with zero arguments.
+fn apply_one(rule: Rule) -> Observed {
+    let policy = Policy::empty()
+        .no_new_privs(true)
+        .syscall_rule(NR as u32, rule);
+    match apply(&policy) {
+        Ok(_) => call(NR, [0; 6]),
+        Err(o) => o,
+    }
+}
+
+/// Rules the compiler must refuse (a typed error, nothing installed), and
+/// the largest valid errno.
+fn limit_probes(p: &mut Vec<Probe>) {
+    p.push(Probe::new(
+        "seccomp::rule::errno_4095_is_the_largest",
+        |_| apply_one(Rule::always(Action::Errno(4095))),
+        |_| Expected::Errno(4095),
+    ));
+    for (name, errno) in [("errno_0_is_an_error", 0), ("errno_4096_is_an_error", 4096)] {
+        p.push(Probe::new(
+            format!("seccomp::rule::{name}"),
+            move |_| apply_one(Rule::always(Action::Errno(errno))),
+            |_| Expected::policy_error("seccomp:bad_errno"),
+        ));
+    }
+    p.push(Probe::new(
+        "seccomp::rule::arg_6_is_an_error",
+        |_| {
+            apply_one(Rule::new(
+                Action::Errno(Errno::EDOM as u16),
+                vec![ArgCond::eq(6, 0)],
+            ))
+        },
+        |_| Expected::policy_error("seccomp:bad_arg"),
+    ));
+    // 1500 rules of two 64-bit conditions each: far past 4096 instructions.
+    p.push(Probe::new(
+        "seccomp::rule::too_long_is_an_error",
+        |_| {
+            let policy = (0..1500u64).fold(Policy::empty().no_new_privs(true), |p, i| {
+                p.syscall_rule(
+                    NR as u32,
+                    Rule::new(
+                        Action::Errno(Errno::EDOM as u16),
+                        vec![
+                            ArgCond::new(0, ArgWidth::W64, CmpOp::Gt, i << 33),
+                            ArgCond::new(1, ArgWidth::W64, CmpOp::Eq, i << 32 | i),
+                        ],
+                    ),
+                )
+            });
+            match apply(&policy) {
+                Ok(_) => call(NR, [0; 6]),
+                Err(o) => o,
+            }
+        },
+        |_| Expected::policy_error("seccomp:too_long"),
+    ));
+}
+
 /// Add the `seccomp::rule::` probes.
 pub fn probes(p: &mut Vec<Probe>) {
     for case in cases() {
@@ -507,6 +570,7 @@ pub fn probes(p: &mut Vec<Probe>) {
             move |_| expected(&case),
         ));
     }
+    limit_probes(p);
 }
 
 #[cfg(test)]

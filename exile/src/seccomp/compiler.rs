@@ -56,7 +56,7 @@ use super::bpf::{self, offset, op, SockFilter, MAX_INSNS};
 use super::rules::{Action, Arch, ArgCond, ArgWidth, CmpOp, FilterSpec, Rule, X32_SYSCALL_BIT};
 
 /// Why a [`FilterSpec`] cannot be compiled.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
 pub enum CompileError {
     /// The program would pass the kernel's limit of 4096 instructions.
     #[error(

@@ -572,7 +572,9 @@ impl VowOptions {
 }
 
 /// Options that cannot make a filter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error,
+)]
 pub enum VowOptionsError {
     /// `violation` is [`Action::Allow`]: the filter would allow everything.
     #[error("the violation action cannot be Allow: use Log for a permissive filter")]
