@@ -559,8 +559,30 @@ fn limit_probes(p: &mut Vec<Probe>) {
     ));
 }
 
+/// A manual rule cannot open the x32 ABI: an x32 number (`nr | 0x4000_0000`)
+/// gets the bad-arch action (kill) even when a rule allows it.
+#[cfg(target_arch = "x86_64")]
+fn x32_probe(p: &mut Vec<Probe>) {
+    const X32: libc::c_long = 0x4000_0000;
+    p.push(Probe::new(
+        "seccomp::rule::x32_number_is_killed_despite_a_rule",
+        |_| {
+            let policy = Policy::empty()
+                .no_new_privs(true)
+                .syscall_rule((X32 | NR) as u32, Rule::allow());
+            match apply(&policy) {
+                Ok(_) => call(X32 | NR, [0; 6]),
+                Err(o) => o,
+            }
+        },
+        |_| Expected::signal(nix::sys::signal::Signal::SIGSYS),
+    ));
+}
+
 /// Add the `seccomp::rule::` probes.
 pub fn probes(p: &mut Vec<Probe>) {
+    #[cfg(target_arch = "x86_64")]
+    x32_probe(p);
     for case in cases() {
         let case = Arc::new(case);
         let for_body = Arc::clone(&case);
