@@ -579,8 +579,67 @@ fn x32_probe(p: &mut Vec<Probe>) {
     ));
 }
 
+/// System calls that ignore their arguments and get the same rules in
+/// [`shared_block_probe`]: the compiler emits one block for all of them.
+const SHARED: [libc::c_long; 3] = [libc::SYS_getppid, libc::SYS_getpid, libc::SYS_gettid];
+
+/// The rules of [`shared_block_probe`].
+fn shared_rules() -> Vec<Rule> {
+    vec![
+        Rule::new(
+            Action::Errno(Errno::EDOM as u16),
+            vec![
+                ArgCond::eq(0, 1),
+                ArgCond::new(1, ArgWidth::W64, CmpOp::Gt, 0x1_0000_0005),
+            ],
+        ),
+        Rule::new(Action::Errno(Errno::ERANGE as u16), vec![ArgCond::eq(0, 2)]),
+    ]
+}
+
+/// Identical rules on several system calls: their numbers lead to one
+/// shared argument-check block, which must decide the same for each.
+fn shared_block_probe(p: &mut Vec<Probe>) {
+    let calls: [([u64; 6], Option<Errno>); 4] = [
+        ([1, 0x1_0000_0006, 0, 0, 0, 0], EDOM),
+        ([1, 0x1_0000_0005, 0, 0, 0, 0], OK),
+        ([2, 0, 0, 0, 0, 0], ERANGE),
+        ([3, 0, 0, 0, 0, 0], OK),
+    ];
+    p.push(Probe::new(
+        "seccomp::rule::shared_block",
+        move |_| {
+            let mut policy = Policy::empty().no_new_privs(true);
+            for nr in SHARED {
+                for rule in shared_rules() {
+                    policy = policy.syscall_rule(nr as u32, rule);
+                }
+            }
+            if let Err(o) = apply(&policy) {
+                return o;
+            }
+            let mut seen = Vec::new();
+            for nr in SHARED {
+                for (args, _) in &calls {
+                    seen.push(match call(nr, args.map(|a| a as libc::c_long)) {
+                        Observed::Ok => render(None),
+                        Observed::Errno(e) => render(Some(Errno::from_raw(e))),
+                        other => other.to_string(),
+                    });
+                }
+            }
+            Observed::Value(seen.join(" "))
+        },
+        move |_| {
+            let one: Vec<String> = calls.iter().map(|&(_, e)| render(e)).collect();
+            Expected::value(vec![one.join(" "); SHARED.len()].join(" "))
+        },
+    ));
+}
+
 /// Add the `seccomp::rule::` probes.
 pub fn probes(p: &mut Vec<Probe>) {
+    shared_block_probe(p);
     #[cfg(target_arch = "x86_64")]
     x32_probe(p);
     for case in cases() {
@@ -645,6 +704,23 @@ mod tests {
                 assert!(outcomes.len() > 1, "{}: one outcome only", case.name);
             }
         }
+    }
+
+    #[test]
+    fn the_shared_block_is_compiled_once() {
+        let mut spec = FilterSpec::new(Action::Allow);
+        for nr in SHARED {
+            for rule in shared_rules() {
+                spec.add(nr as u32, rule);
+            }
+        }
+        let prog = compile(&spec).expect("compiles");
+        let text = exile::seccomp::bpf::disassemble(&prog);
+        assert_eq!(
+            text.matches("[arg1_hi]").count(),
+            1,
+            "block not shared:\n{text}"
+        );
     }
 
     #[test]
